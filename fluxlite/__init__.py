@@ -1,0 +1,25 @@
+"""fluxlite: Flux's API on NumPy, for learning how deep learning works.
+
+>>> import fluxlite as fl
+>>> fl.gradient(lambda x, y: 3*x**2 + 2*x + y, 2, 2)
+(14.0, 1.0)
+"""
+from . import primitives  # noqa: F401  (fills the registry of traceable NumPy operations)
+from .autodiff import (Grads, InPlaceError, NoGradientRule, Param, Params, TracingError,
+                       WithGradient, gradient, ones, param, params, rand, randn, rng, seed,
+                       withgradient, zeros)
+from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, logsigmoid,
+                          logsoftmax, logσ, relu, relu6, selu, sigmoid, softmax, softplus,
+                          softsign, swish, tanh, σ)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # autodiff
+    "gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
+    "Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng",
+    "TracingError", "NoGradientRule", "InPlaceError",
+    # activations
+    "σ", "sigmoid", "relu", "leakyrelu", "elu", "gelu", "swish", "softplus", "logσ", "logsigmoid",
+    "tanh", "softmax", "logsoftmax", "celu", "selu", "relu6", "hardtanh", "hardsigmoid", "softsign",
+]

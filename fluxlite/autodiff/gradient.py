@@ -1,0 +1,346 @@
+"""`gradient`, `withgradient`, `params` and `Grads`: Flux's gradient contract on NumPy.
+
+Two styles, as in Flux:
+
+* explicit: ``fl.gradient(f, x, y)`` differentiates `f` with respect to its
+  arguments and returns one gradient per argument;
+* implicit: ``fl.gradient(lambda: loss(x, y), fl.params(W, b))`` differentiates
+  with respect to arrays the function uses without taking them as arguments,
+  and returns a `Grads` you index with the arrays themselves: ``grads[W]``.
+"""
+import numbers
+from collections import namedtuple
+
+import numpy as np
+
+from .. import functors
+from .arrays import Param
+from .tracer import Tape, Tracked, backward, live, tape_of, untrace
+
+__all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient"]
+
+
+class Params:
+    """An ordered set of trainable arrays, compared by identity: Flux's ``Params``.
+
+    Build it with `params`. It iterates over the arrays in the order given.
+
+    >>> import fluxlite as fl
+    >>> W, b = fl.rand(2, 5), fl.rand(2)
+    >>> ps = fl.params(W, b)
+    >>> len(ps), W in ps
+    (2, True)
+    """
+
+    __slots__ = ("_list", "_ids")
+
+    def __init__(self, arrays=()):
+        self._list = []
+        self._ids = set()
+        for a in arrays:
+            self.push(a)
+
+    def push(self, a):
+        if id(a) not in self._ids:
+            self._ids.add(id(a))
+            self._list.append(a)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __len__(self):
+        return len(self._list)
+
+    def __getitem__(self, i):
+        return self._list[i]
+
+    def __contains__(self, a):
+        return id(a) in self._ids
+
+    def __repr__(self):
+        shapes = ", ".join(_shape_str(p) for p in self._list)
+        return f"Params([{shapes}])"
+
+
+def _shape_str(a):
+    return "×".join(map(str, a.shape)) + f" {a.dtype}" if a.ndim else f"scalar {a.dtype}"
+
+
+_PLAIN_ARRAY = (
+    "params() got a plain NumPy array of shape {shape}, which fluxlite cannot train.\n"
+    "Trainable arrays are made with fl.rand, fl.randn, fl.zeros or fl.ones, or by wrapping an "
+    "existing array: W = fl.param(W). Then pass W to params() again.")
+
+
+def params(*xs):
+    """Collect the trainable arrays in `xs` (arrays, models, lists) into `Params`.
+
+    Like ``Flux.params``: pass the arrays themselves, or a model, whose
+    trainable arrays are found by walking it. Plain ``np.ndarray`` arguments are
+    refused with a message saying how to make them trainable.
+
+    >>> import fluxlite as fl
+    >>> W, b = fl.rand(2, 5), fl.rand(2)
+    >>> fl.params(W, b)
+    Params([2×5 float64, 2 float64])
+    """
+    ps = Params()
+    for x in xs:
+        if isinstance(x, Params):
+            for p in x:
+                ps.push(p)
+        elif isinstance(x, np.ndarray):
+            if not isinstance(x, (Param, Tracked)):
+                raise TypeError(_PLAIN_ARRAY.format(shape=x.shape))
+            ps.push(x)
+        elif isinstance(x, (int, float)):
+            raise TypeError(f"params() got the number {x!r}; numbers cannot be updated in place. "
+                            f"Use a trainable array instead: fl.param([{x!r}]).")
+        else:
+            for leaf in functors.leaves(x, trainable=True):
+                if isinstance(leaf, (Param, Tracked)):
+                    ps.push(leaf)
+    return ps
+
+
+class Grads:
+    """Gradients with respect to `Params`, indexed by the arrays: ``grads[W]``.
+
+    An array that did not affect the result has gradient None.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> W, b = fl.ones(2, 3), fl.zeros(2)
+    >>> grads = fl.gradient(lambda: np.sum(W @ np.ones(3)), fl.params(W, b))
+    >>> grads[W]
+    array([[1., 1., 1.],
+           [1., 1., 1.]])
+    >>> grads[b] is None
+    True
+    """
+
+    __slots__ = ("params", "_grads")
+
+    def __init__(self, ps, grads):
+        self.params = ps
+        self._grads = {id(p): g for p, g in zip(ps, grads)}
+
+    def __getitem__(self, p):
+        try:
+            return self._grads[id(p)]
+        except KeyError:
+            raise KeyError("this array is not one of the parameters given to gradient; "
+                           "add it to fl.params(...) to get its gradient") from None
+
+    def __contains__(self, p):
+        return id(p) in self._grads
+
+    def __iter__(self):
+        return iter(self.params)
+
+    def __len__(self):
+        return len(self.params)
+
+    def keys(self):
+        return list(self.params)
+
+    def values(self):
+        return [self._grads[id(p)] for p in self.params]
+
+    def items(self):
+        return [(p, self._grads[id(p)]) for p in self.params]
+
+    def __repr__(self):
+        return f"Grads(...) for {len(self)} parameters"
+
+
+WithGradient = namedtuple("WithGradient", ["val", "grad"])
+WithGradient.__doc__ = """The value of a function together with its gradient, from `withgradient`.
+
+>>> import fluxlite as fl
+>>> fl.withgradient(lambda x: x ** 2, 3.0)
+WithGradient(val=9.0, grad=(6.0,))
+"""
+
+
+def gradient(f, *args):
+    """The gradient of scalar function `f`, one entry per argument, like Flux's ``gradient``.
+
+    * Explicit: ``gradient(f, x, y)`` returns a tuple. A number gives a Python
+      float, an array gives an array of its shape, and a container (dict,
+      list, tuple, model) gives a container of the same shape. An argument
+      that does not affect the result gives None.
+    * Implicit: ``gradient(lambda: loss(...), params(W, b))`` returns `Grads`.
+    * Decorator, for Flux's do-block: ``@gradient(ps)`` over a zero-argument
+      function replaces it with its `Grads`.
+
+    Inside `f`, write plain NumPy: operators, ``np.sum``, ``np.exp``, ``@``,
+    indexing and broadcasting are traced.
+
+    >>> import fluxlite as fl
+    >>> fl.gradient(lambda x, y: 3*x**2 + 2*x + y, 2, 2)
+    (14.0, 1.0)
+    >>> import numpy as np
+    >>> W, b = fl.rand(2, 5), fl.rand(2)
+    >>> @fl.gradient(fl.params(W, b))
+    ... def grads():
+    ...     return np.sum(W @ np.ones(5) + b)
+    >>> grads[b]
+    array([1., 1.])
+    """
+    if isinstance(f, Params):
+        if args:
+            raise TypeError("gradient(ps) is the decorator form and takes nothing else; "
+                            "use gradient(f, ps) to differentiate f")
+        return lambda fn: gradient(fn, f)
+    return withgradient(f, *args).grad
+
+
+def withgradient(f, *args):
+    """Both the value of `f` and its gradient: ``val, grad = withgradient(f, x)``.
+
+    If `f` returns a tuple, its first element is differentiated and the whole
+    tuple is returned as the value (as in Flux).
+
+    >>> import numpy as np, fluxlite as fl
+    >>> val, grad = fl.withgradient(lambda x: np.sum(x ** 2), np.array([1.0, 2.0]))
+    >>> val, grad
+    (5.0, (array([2., 4.]),))
+    """
+    if not callable(f):
+        raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
+                        "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
+    implicit = len(args) == 1 and isinstance(args[0], Params)
+    tape = Tape()
+    lifted = []  # (array, class, attributes) to restore afterwards
+    try:
+        if implicit:
+            leaves = [_lift(p, tape, lifted) for p in args[0]]
+            out = f()
+        else:
+            traced = [_track(a, tape, lifted) for a in args]
+            out = f(*traced)
+        val = out
+        if isinstance(out, tuple):
+            out = out[0]
+        tape.active = False
+        if tape_of(out) is tape:
+            _check_scalar(out)
+            grads = backward(tape, out._i, np.ones((), out.dtype))
+        else:
+            _check_scalar(out)
+            grads = [None] * len(tape.entries)
+        if implicit:
+            result = Grads(args[0], [_finish(grads[i], p) for i, p in zip(leaves, args[0])])
+        else:
+            result = tuple(_collect(t, a, grads) for t, a in zip(traced, args))
+        return WithGradient(_value(val, tape), result)
+    finally:
+        tape.active = False
+        tape.entries.clear()
+        for a, cls, (t, i, v) in reversed(lifted):
+            a._tape, a._i, a._val = t, i, v  # None for a parameter: no cycle left behind
+            a.__class__ = cls
+
+
+def _check_scalar(out):
+    shape = getattr(out, "shape", ())
+    if shape != ():
+        raise ValueError(
+            f"gradient needs a function that returns a single number (a scalar loss), "
+            f"but it returned an array of shape {shape}.\n"
+            f"Reduce it to one number, for example with np.sum(...) or np.mean(...), "
+            f"or a loss such as fl.mse(ŷ, y).")
+
+
+def _value(v, tape):
+    if isinstance(v, tuple):
+        return tuple(_value(x, tape) for x in v)
+    v = _strip(v, tape)
+    if isinstance(v, np.ndarray) and type(v) is not Tracked and v.ndim == 0:
+        return float(v) if v.dtype.kind == "f" else v[()]
+    return v
+
+
+def _strip(v, tape):
+    """Remove this tape's layer from a traced value (lower tapes' layers stay)."""
+    while tape_of(v) is tape:
+        v = v._val
+    if tape_of(v) is not None and not v._tape.active:
+        return untrace(v)
+    return v
+
+
+def _lift(p, tape, lifted):
+    """Trace array `p` in place (its identity is kept) for the length of the call."""
+    if live(p):
+        lifted.append((p, Tracked, (p._tape, p._i, p._val)))
+        inner = np.ndarray.view(p, Tracked)  # the same array, one tracing level down
+        inner._tape, inner._i, inner._val = p._tape, p._i, p._val
+        val = inner
+    else:
+        lifted.append((p, p.__class__, (None, None, None)))
+        val = np.ndarray.view(p, np.ndarray)
+        p.__class__ = Tracked
+    p._tape, p._i, p._val = tape, tape.leaf(), val
+    return p._i
+
+
+def _track(x, tape, lifted):
+    """A traced stand-in for argument `x`: a number, an array or a container of them."""
+    if isinstance(x, Param):
+        _lift(x, tape, lifted)  # in place, so a model keeps its own arrays
+        return x
+    if live(x):
+        val = x  # traced by an outer gradient: wrap it one level up (nested gradients)
+    elif isinstance(x, np.ndarray) or isinstance(x, numbers.Number) and not isinstance(x, bool):
+        val = np.asarray(untrace(x))
+        if val.dtype.kind not in "fc":
+            val = val.astype(np.float64)
+    else:
+        kids = functors.children(x)
+        if kids is None:
+            return x
+        new = [(k, _track(c, tape, lifted)) for k, c in kids]
+        if all(n is c for (_, n), (_, c) in zip(new, kids)):
+            return x  # every array inside was traced in place: keep the object itself
+        return functors.rebuild(x, new)
+    t = np.ndarray.view(val, Tracked)
+    t._tape, t._i, t._val = tape, tape.leaf(), val
+    return t
+
+
+def _finish(g, like):
+    """Leaf gradient `g` as the user receives it: shaped like `like`, a fresh writable array."""
+    if g is None:
+        return None
+    shape = getattr(like, "shape", ())
+    if type(g) is Tracked:
+        if live(g):  # nested: keep it traced for the outer tape
+            return g if g.shape == shape else g * np.ones(shape)
+        g = untrace(g)
+    g = np.asarray(g)
+    if g.shape != shape:
+        g = np.broadcast_to(g, shape)
+    dtype = getattr(like, "dtype", g.dtype)
+    if not g.flags.writeable or g.dtype != dtype:
+        g = g.astype(dtype)  # a fresh array, in the parameter's own precision
+    return g
+
+
+def _collect(traced, original, grads):
+    """Mirror the structure of `original`, putting each leaf's gradient in its place."""
+    if type(traced) is Tracked:
+        g = _finish(grads[traced._i], original)
+        if isinstance(original, np.ndarray) or g is None or type(g) is Tracked:
+            return g
+        return float(g)  # a number in, a number out
+    kids = functors.children(original)
+    if kids is None:
+        return None
+    sub = [(k, _collect(tc, c, grads))
+           for (k, c), (_, tc) in zip(kids, functors.children(traced))]
+    if all(v is None for _, v in sub):
+        return None
+    if isinstance(original, (dict, list, tuple)):
+        return functors.rebuild(original, sub)
+    return dict(sub)

@@ -1,0 +1,426 @@
+"""Tracing plain NumPy code: the tape, traced arrays and primitives.
+
+How it works, in four steps:
+
+1. `gradient` opens a `Tape` and hands the function *traced* arrays: NumPy
+   arrays of class `Tracked` that remember which tape they belong to and their
+   position on it.
+2. NumPy sees that class and routes every ufunc (``+``, ``np.exp``, ``@``) to
+   ``Tracked.__array_ufunc__`` and every other NumPy function (``np.sum``,
+   ``np.reshape``) to ``Tracked.__array_function__``. Both look the operation
+   up in the registry of `Primitive` objects and call `apply`.
+3. `apply` computes the result with ordinary NumPy on the untraced values,
+   appends one entry to the tape (the primitive, its inputs, its output) and
+   returns the result as a new traced array.
+4. When the function returns, `backward` walks the tape from the end to the
+   start. Each entry's vector-Jacobian products (*pullbacks*, in Flux's words)
+   turn the gradient of its output into gradients of its inputs.
+
+Tapes nest. A traced array for an inner tape holds, as its untraced value, a
+traced array of the outer tape, so the inner backward pass (written in NumPy)
+is itself traced by the outer tape. That is all nested gradients need.
+"""
+import numpy as np
+
+from .arrays import _Traceable
+
+__all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "untrace", "TracingError",
+           "NoGradientRule", "InPlaceError"]
+
+
+class TracingError(Exception):
+    """Raised when fluxlite cannot trace the code inside `gradient`.
+
+    >>> issubclass(TracingError, Exception)
+    True
+    """
+
+
+class NoGradientRule(TracingError, TypeError):
+    """A NumPy function was called on a traced array, but fluxlite has no gradient rule for it.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> try:
+    ...     fl.gradient(lambda x: np.sum(np.fft.fft(x).real), np.ones(4))
+    ... except fl.NoGradientRule as e:
+    ...     print(str(e).splitlines()[0])
+    fluxlite has no gradient rule for numpy.fft.fft.
+    """
+
+
+class InPlaceError(TracingError, ValueError):
+    """A traced array was changed in place inside `gradient`.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> def f(x):
+    ...     x[0] = 0.0
+    ...     return np.sum(x)
+    >>> try:
+    ...     fl.gradient(f, np.ones(3))
+    ... except fl.InPlaceError as e:
+    ...     print(str(e).splitlines()[0])
+    In-place change of a traced array inside gradient: x[...] = ...
+    """
+
+
+class Tape:
+    """The record of one `gradient` call: a list of entries, freed when the call ends.
+
+    Each entry is ``(primitive, output, inputs, kwargs, parents)``, where
+    ``parents`` lists ``(argument position, entry index)`` for the inputs that are
+    on this tape. Inputs of the function are entries with no primitive.
+
+    >>> t = Tape(); t.leaf()
+    0
+    """
+
+    __slots__ = ("entries", "active", "level")
+    _count = 0
+
+    def __init__(self):
+        Tape._count += 1
+        self.level = Tape._count
+        self.entries = []
+        self.active = True
+
+    def leaf(self):
+        self.entries.append(None)
+        return len(self.entries) - 1
+
+
+class Tracked(_Traceable):
+    """A NumPy array being traced inside `gradient`.
+
+    Students never construct one: `gradient` hands them to the function being
+    differentiated, and they behave like any other ``np.ndarray``. Its
+    attributes are ``_tape`` (the `Tape`), ``_i`` (its entry on the tape) and
+    ``_val`` (the same numbers, untraced for this tape).
+
+    >>> import numpy as np, fluxlite as fl
+    >>> fl.gradient(lambda x: (print(isinstance(x, np.ndarray)), np.sum(x))[1], np.ones(2))
+    True
+    (array([1., 1.]),)
+    """
+
+    # Views made by ndarray methods that fluxlite does not trace have their slots unset;
+    # using one in a traced operation raises instead of silently dropping it.
+    __slots__ = ()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        if out is not None:
+            _refuse_out(ufunc, inputs, out)
+        if method == "__call__":
+            prim = UFUNCS.get(ufunc)
+            if prim is not None:
+                return apply(prim, *inputs, **kwargs)
+            if ufunc in CONSTANT_UFUNCS:
+                return ufunc(*map(untrace, inputs), **kwargs)
+        elif method == "reduce" and ufunc in REDUCERS:
+            return REDUCERS[ufunc](*inputs, **kwargs)
+        raise NoGradientRule(_no_rule_message(f"numpy.{ufunc.__name__}" + (
+            "" if method == "__call__" else f".{method}")))
+
+    def __array_function__(self, func, types, args, kwargs):
+        impl = FUNCTIONS.get(func)
+        if impl is not None:
+            return impl(*args, **kwargs)
+        if func in CONSTANT_FUNCTIONS:
+            return func(*_untrace_tree(args), **_untrace_tree(kwargs))
+        if func in DECOMPOSED_FUNCTIONS:
+            return func._implementation(*args, **kwargs)
+        raise NoGradientRule(_no_rule_message(_qualname(func)))
+
+    # ndarray methods that would otherwise make untraced views.
+    def __getitem__(self, idx):
+        return apply(FUNCTIONS["getitem"], self, idx=idx)
+
+    def __setitem__(self, idx, value):
+        if live(self):
+            raise InPlaceError(_INPLACE_MESSAGE.format(what="x[...] = ..."))
+        np.ndarray.__setitem__(self, idx, untrace(value))
+
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or isinstance(axes[0], (tuple, list))):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def ravel(self, order="C"):
+        return np.reshape(self, -1, order=order)
+
+    def flatten(self, order="C"):
+        return np.reshape(self, -1, order=order)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def copy(self, order="C"):
+        return np.copy(self)
+
+    def astype(self, dtype, *args, **kwargs):
+        if np.issubdtype(np.dtype(dtype), np.floating):
+            return apply(ASTYPE, self, dtype=np.dtype(dtype))
+        return untrace(self).astype(dtype, *args, **kwargs)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return np.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return np.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False, **kw):
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False, **kw):
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
+        return np.prod(self, axis=axis, keepdims=keepdims)
+
+    def clip(self, min=None, max=None, **kw):
+        return np.clip(self, min, max)
+
+    def fill(self, value):
+        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.fill(...)"))
+
+    def __repr__(self):
+        return "Tracked(" + repr(untrace(self))[6:]
+
+
+def _no_rule_message(name):
+    hint = HINTS.get(name, "Write the loss with the operations fluxlite supports "
+                           "(see fluxlite.primitives.supported()), or register a rule with "
+                           "fluxlite.autodiff.primitive(...).defvjp(...).")
+    return f"fluxlite has no gradient rule for {name}.\n{hint}"
+
+
+def _qualname(func):
+    mod = getattr(func, "__module__", "") or ""
+    mod = mod.replace("numpy._core.", "numpy.").replace("numpy.core.", "numpy.")
+    if mod.startswith("numpy") and mod.count(".") > 1 and ".linalg" not in mod and ".fft" not in mod:
+        mod = "numpy"
+    mod = mod.replace("numpy.linalg._linalg", "numpy.linalg").replace("numpy.fft._pocketfft", "numpy.fft")
+    return f"{mod}.{func.__name__}"
+
+
+_INPLACE_MESSAGE = (
+    "In-place change of a traced array inside gradient: {what}\n"
+    "gradient records every operation to replay it backwards; changing an array in place would "
+    "erase values the backward pass needs, so the gradient would be silently wrong. "
+    "Build a new array instead, for example `x = x + 1` instead of `x += 1`, "
+    "or `np.where(mask, new, x)` / `np.concatenate(...)` instead of assigning to `x[i]`.")
+
+
+def _refuse_out(ufunc, inputs, out):
+    for a in tuple(inputs) + tuple(out):
+        if live(a):
+            raise InPlaceError(_INPLACE_MESSAGE.format(
+                what=f"numpy.{ufunc.__name__}(..., out=...) (as in `x += y` or `x *= y`)"))
+
+
+def untrace(x):
+    """The plain NumPy value under any number of tracing layers.
+
+    >>> import numpy as np
+    >>> untrace(np.ones(2))
+    array([1., 1.])
+    """
+    while type(x) is Tracked:
+        x = x._val if tape_of(x) is not None else np.ndarray.view(x, np.ndarray)
+    return x
+
+
+def tape_of(x):
+    """The tape a traced array belongs to (None for anything else)."""
+    return getattr(x, "_tape", None) if type(x) is Tracked else None
+
+
+def live(x):
+    """True when `x` is traced by a tape that is still recording."""
+    t = tape_of(x)
+    return t is not None and t.active
+
+
+def _peel(x):
+    """Strip the layers of `x` that belong to tapes no longer recording."""
+    while tape_of(x) is not None and not x._tape.active:
+        x = x._val
+    return x
+
+
+def _untrace_tree(x):
+    if type(x) is Tracked:
+        return untrace(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_untrace_tree(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _untrace_tree(v) for k, v in x.items()}
+    return x
+
+
+_LOST = ("An array derived from a traced array has lost its link to the tape: it was made by an "
+         "ndarray method that fluxlite does not trace (such as x.view()). Use the NumPy function "
+         "form instead (np.reshape, np.transpose, indexing), so the gradient can flow through it.")
+
+
+class Primitive:
+    """One differentiable operation: a NumPy forward function and one pullback per input.
+
+    A pullback (vector-Jacobian product) has the shape ``(g, ans, *args, **kwargs) -> grad``:
+    given the gradient `g` of the output `ans`, it returns the gradient for
+    its own argument, shaped like that argument. Pullbacks are written with
+    NumPy operations, so a pullback can itself be differentiated.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> cube = primitive(lambda x: x ** 3, name="cube")
+    >>> _ = cube.defvjp(lambda g, ans, x: g * 3 * x ** 2)
+    >>> fl.gradient(lambda x: cube(x), 2.0)
+    (12.0,)
+    """
+
+    __slots__ = ("fwd", "vjps", "name")
+
+    def __init__(self, fwd, name=None):
+        self.fwd = fwd
+        self.vjps = ()
+        self.name = name or getattr(fwd, "__name__", "primitive")
+
+    def defvjp(self, *vjps):
+        """Set the pullbacks, one per positional argument (None: no gradient)."""
+        self.vjps = vjps
+        return self
+
+    def __call__(self, *args, **kwargs):
+        return apply(self, *args, **kwargs)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"
+
+
+def primitive(fwd, name=None):
+    """Make a `Primitive` from a NumPy function; add its pullbacks with ``.defvjp``.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> square = primitive(np.square, name="square")
+    >>> _ = square.defvjp(lambda g, ans, x: 2 * g * x)
+    >>> fl.gradient(lambda x: np.sum(square(x)), np.array([1.0, 3.0]))
+    (array([2., 6.]),)
+    """
+    return Primitive(fwd, name)
+
+
+def apply(prim, *args, **kwargs):
+    """Run primitive `prim` on `args`, recording it on the innermost active tape.
+
+    This is the single door through which every traced operation passes.
+
+    >>> import numpy as np
+    >>> from fluxlite.primitives import UFUNCS
+    >>> apply(UFUNCS[np.add], np.ones(2), 1.0)
+    array([2., 2.])
+    """
+    top = None
+    for a in args:
+        if type(a) is Tracked:
+            try:
+                t = a._tape
+            except AttributeError:
+                raise TracingError(_LOST) from None
+            if not t.active:  # a value kept from a finished (or replaying) tape
+                return apply(prim, *[_peel(a) for a in args], **kwargs)
+            if top is None or t.level > top.level:
+                top = t
+    if top is None:
+        return prim.fwd(*[untrace(a) if type(a) is Tracked else a for a in args], **kwargs)
+    vals = []
+    parents = []
+    for k, a in enumerate(args):
+        if type(a) is Tracked and a._tape is top:
+            vals.append(a._val)
+            parents.append((k, a._i))
+        else:
+            vals.append(a)
+    ans = prim.fwd(*vals, **kwargs)
+    if not prim.vjps:
+        return ans
+    entries = top.entries
+    entries.append((prim, ans, vals, kwargs, parents))
+    return wrap(ans, top, len(entries) - 1)
+
+
+def wrap(ans, tape, i):
+    """`ans` as a `Tracked` array at entry `i` of `tape`."""
+    if type(ans) is Tracked:
+        out = np.ndarray.view(ans, Tracked)
+    elif isinstance(ans, np.ndarray):
+        if ans.dtype.kind not in "fc":
+            return ans
+        out = ans.view(Tracked)
+    else:
+        ans = np.asarray(ans)
+        if ans.dtype.kind not in "fc":
+            return ans
+        out = ans.view(Tracked)
+    out._tape = tape
+    out._i = i
+    out._val = ans
+    return out
+
+
+def backward(tape, out_i, seed):
+    """Propagate `seed`, the gradient of entry `out_i`, back through `tape`.
+
+    Returns the list of gradients, one per entry (None where no gradient arrived).
+    """
+    entries = tape.entries
+    grads = [None] * len(entries)
+    grads[out_i] = seed
+    for i in range(out_i, -1, -1):
+        g = grads[i]
+        if g is None:
+            continue
+        e = entries[i]
+        if e is None:
+            continue
+        prim, ans, vals, kwargs, parents = e
+        vjps = prim.vjps
+        for k, j in parents:
+            vjp = vjps[k] if k < len(vjps) else None
+            if vjp is None:
+                continue
+            gk = vjp(g, ans, *vals, **kwargs)
+            old = grads[j]
+            grads[j] = gk if old is None else old + gk
+        grads[i] = None
+    return grads
+
+
+# The registry, filled by fluxlite.primitives: NumPy callable -> how to trace it.
+UFUNCS = {}                 # ufunc -> Primitive
+REDUCERS = {}               # ufunc -> function handling ufunc.reduce (np.add.reduce -> sum)
+FUNCTIONS = {}              # NumPy function -> function taking NumPy's own arguments
+CONSTANT_UFUNCS = set()     # ufuncs whose result carries no gradient (comparisons, floor, ...)
+CONSTANT_FUNCTIONS = set()  # functions whose result carries no gradient (argmax, shape, ...)
+DECOMPOSED_FUNCTIONS = set()  # functions NumPy implements with operations we trace (np.var, ...)
+HINTS = {}                  # "numpy.name" -> advice shown when a function has no rule
+ASTYPE = Primitive(lambda x, dtype: x.astype(dtype), "astype").defvjp(lambda g, ans, x, dtype: g)
+
