@@ -7,7 +7,7 @@
 from . import primitives  # noqa: F401  (fills the registry of traceable NumPy operations)
 from .autodiff import (Grads, InPlaceError, NoGradientRule, Param, Params, TracingError,
                        WithGradient, gradient, ones, param, params, rand, randn, rng, seed,
-                       withgradient, zeros)
+                       withgradient, within_gradient, zeros)
 from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, logsigmoid,
                           logsoftmax, logσ, relu, relu6, selu, sigmoid, softmax, softplus,
                           softsign, swish, tanh, σ)
@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     # autodiff
-    "gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
+    "gradient", "withgradient", "within_gradient", "params", "Params", "Grads", "WithGradient",
     "Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng",
     "TracingError", "NoGradientRule", "InPlaceError",
     # activations

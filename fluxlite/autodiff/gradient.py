@@ -17,7 +17,22 @@ from .. import functors
 from .arrays import Param
 from .tracer import Tape, Tracked, backward, live, tape_of, untrace
 
-__all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient"]
+__all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
+           "within_gradient"]
+
+_RECORDING = []  # the tapes of the gradient calls now running, innermost last
+
+
+def within_gradient():
+    """True while a `gradient` call is running: how Dropout and BatchNorm know they are training.
+
+    >>> import fluxlite as fl
+    >>> fl.within_gradient()
+    False
+    >>> fl.gradient(lambda x: x * fl.within_gradient(), 1.0)
+    (1.0,)
+    """
+    return bool(_RECORDING)
 
 
 class Params:
@@ -211,7 +226,8 @@ def withgradient(f, *args):
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
     implicit = len(args) == 1 and isinstance(args[0], Params)
     tape = Tape()
-    lifted = []  # (array, class, attributes) to restore afterwards
+    lifted = []  # (array, class, slots) to restore afterwards
+    _RECORDING.append(tape)
     try:
         if implicit:
             leaves = [_lift(p, tape, lifted) for p in args[0]]
@@ -235,6 +251,7 @@ def withgradient(f, *args):
             result = tuple(_collect(t, a, grads) for t, a in zip(traced, args))
         return WithGradient(_value(val, tape), result)
     finally:
+        _RECORDING.remove(tape)
         tape.active = False
         tape.entries.clear()
         for a, cls, (t, i, v) in reversed(lifted):
