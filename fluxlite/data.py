@@ -7,6 +7,10 @@ vector is ``(N,)`` and a one-hot matrix is ``labels × N``. PyTorch and
 scikit-learn put the batch first (``N × features``); transpose with ``X.T``
 when you bring data over from them.
 
+One-hot arrays are float32 by default, the dtype of fluxlite's layers (as in
+Flux), so they never promote a model's float32 output to float64; pass
+``dtype=np.float64`` to get float64.
+
 This module is plain NumPy: nothing here is differentiated.
 """
 import math
@@ -51,6 +55,14 @@ def _as_rng(rng, who):
     )
 
 
+def _float_dtype(dtype, who):
+    """`dtype` as a NumPy floating-point dtype, or a ValueError naming the function."""
+    dt = np.dtype(dtype)
+    if not np.issubdtype(dt, np.floating):
+        raise ValueError(f"{who}: dtype must be a floating-point type such as np.float32 or np.float64, got {dt}.")
+    return dt
+
+
 # --------------------------------------------------------------------------
 # Observations: the last axis of an array, the items of a list
 
@@ -67,16 +79,19 @@ def _leaves(data, path):
         yield path, data
 
 
-def _normalise(data):
-    """Same structure as `data`, with every leaf that is not a list made an array."""
+def _map_data(f, data):
+    """Apply `f` to every leaf (an array or a list) inside tuples, named tuples and dicts."""
     if isinstance(data, dict):
-        return {k: _normalise(v) for k, v in data.items()}
+        return {k: _map_data(f, v) for k, v in data.items()}
     if isinstance(data, tuple):
-        items = [_normalise(v) for v in data]
+        items = [_map_data(f, v) for v in data]
         return type(data)(*items) if hasattr(data, "_fields") else tuple(items)
-    if isinstance(data, list):
-        return data
-    return data if isinstance(data, np.ndarray) else np.asarray(data)
+    return f(data)
+
+
+def _as_leaf(x):
+    """Lists stay lists (sequences of observations); anything else becomes an array."""
+    return x if isinstance(x, (list, np.ndarray)) else np.asarray(x)
 
 
 def _numobs(data):
@@ -113,23 +128,18 @@ def _numobs(data):
     return sizes[0][1]
 
 
-def _getobs(data, idx):
-    """Observations `idx` (an int, or an array of ints) of every leaf in `data`.
+def _obs(leaf, idx):
+    """Observations `idx` (an int, or an array of ints) of one array or list.
 
     An int drops the observation axis; an index array keeps it. Both copy,
     as MLUtils' ``getobs`` does, so changing a batch never changes the data.
     """
-    if isinstance(data, dict):
-        return {k: _getobs(v, idx) for k, v in data.items()}
-    if isinstance(data, tuple):
-        items = [_getobs(v, idx) for v in data]
-        return type(data)(*items) if hasattr(data, "_fields") else tuple(items)
-    if isinstance(data, list):
-        return data[idx] if isinstance(idx, int) else [data[i] for i in idx]
+    if isinstance(leaf, list):
+        return leaf[idx] if isinstance(idx, int) else [leaf[i] for i in idx]
     if isinstance(idx, int):
-        obs = data[(slice(None),) * (data.ndim - 1) + (idx,)]   # a vector gives a NumPy scalar
+        obs = leaf[(slice(None),) * (leaf.ndim - 1) + (idx,)]   # a vector gives a NumPy scalar
         return obs.copy() if isinstance(obs, np.ndarray) else obs
-    return data[..., idx]
+    return leaf[..., idx]
 
 
 def _describe(data):
@@ -216,7 +226,7 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.partial = bool(partial)
         self.rng = None if rng is None else _as_rng(rng, "DataLoader")
-        self._data = _normalise(data)
+        self._data = _map_data(_as_leaf, data)
         self._nobs = _numobs(self._data)
         self._size = self.batchsize
         if self.batchsize > self._nobs:
@@ -241,12 +251,13 @@ class DataLoader:
             order = np.arange(n)
         if self.batchsize < 0:
             for i in order:
-                yield _getobs(self._data, int(i))
+                yield _map_data(lambda leaf: _obs(leaf, int(i)), self._data)
             return
         size = self._size
         stop = n if self.partial else n - n % size
         for start in range(0, stop, size):
-            yield _getobs(self._data, order[start:start + size])
+            idx = order[start:start + size]
+            yield _map_data(lambda leaf: _obs(leaf, idx), self._data)
 
     def __repr__(self):
         data = self._data
@@ -329,20 +340,22 @@ def _unknown(who, x, labels, where=""):
     )
 
 
-def onehot(x, labels, default=None):
+def onehot(x, labels, default=None, dtype=np.float32):
     """The one-hot vector of `x` among `labels`, as Flux's ``onehot``.
 
-    The result is a float vector ``e`` of length ``len(labels)`` with
+    The result is a vector ``e`` of length ``len(labels)`` and type `dtype` with
     ``e[i] = 1`` where ``labels[i] == x`` (the first such ``i``) and 0
     elsewhere. A value that is not among `labels` raises an error, unless
     `default` is given, in which case it is encoded as `default`.
 
+    >>> import numpy as np
     >>> import fluxlite as fl
     >>> fl.onehot("b", ["a", "b", "c"])
-    array([0., 1., 0.])
-    >>> fl.onehot(7, range(3), default=0)
+    array([0., 1., 0.], dtype=float32)
+    >>> fl.onehot(7, range(3), default=0, dtype=np.float64)
     array([1., 0., 0.])
     """
+    dtype = _float_dtype(dtype, "onehot")
     labels = _label_list(labels, "onehot")
     index = _label_index(labels, "onehot")
     i = index.get(_scalar(x))
@@ -352,13 +365,13 @@ def onehot(x, labels, default=None):
         i = index.get(_scalar(default))
         if i is None:
             raise ValueError(f"onehot: the default {default!r} is not one of the labels {_show_labels(labels)}.")
-    out = np.zeros(len(labels))
-    out[i] = 1.0
+    out = np.zeros(len(labels), dtype=dtype)
+    out[i] = 1
     return out
 
 
-def onehotbatch(xs, labels, default=None):
-    """One-hot encode every value in `xs`: a float array of shape ``labels × N``, as Flux's ``onehotbatch``.
+def onehotbatch(xs, labels, default=None, dtype=np.float32):
+    """One-hot encode every value in `xs`: an array of shape ``labels × N``, as Flux's ``onehotbatch``.
 
     Column ``k`` is ``onehot(xs[k], labels)``: ``Y[i, k] = 1`` when
     ``xs[k] == labels[i]``, else 0. Flux keeps the labels on the first axis and
@@ -368,15 +381,17 @@ def onehotbatch(xs, labels, default=None):
 
     A value missing from `labels` raises an error naming it, unless `default`
     (itself one of the labels) is given; then such values are encoded as `default`.
+    The result has type `dtype`: float32 unless you ask for another float type.
 
     >>> import fluxlite as fl
     >>> fl.onehotbatch([2, 0, 1, 2], range(3))
     array([[0., 1., 0., 0.],
            [0., 0., 1., 0.],
-           [1., 0., 0., 1.]])
+           [1., 0., 0., 1.]], dtype=float32)
     >>> fl.onehotbatch("abz", "abc", default="c").shape
     (3, 3)
     """
+    dtype = _float_dtype(dtype, "onehotbatch")
     labels = _label_list(labels, "onehotbatch")
     index = _label_index(labels, "onehotbatch")
     if isinstance(xs, str):
@@ -399,8 +414,8 @@ def onehotbatch(xs, labels, default=None):
         if i is None:
             raise _unknown("onehotbatch", v, labels, where=f" (at position {k} of xs)")
         rows[k] = i
-    out = np.zeros((len(labels), len(values)))
-    out[rows, np.arange(len(values))] = 1.0
+    out = np.zeros((len(labels), len(values)), dtype=dtype)
+    out[rows, np.arange(len(values))] = 1
     return out.reshape((len(labels),) + tuple(shape))
 
 

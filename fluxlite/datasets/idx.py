@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from fluxlite.data import _float_dtype
+
 __all__ = ["load_idx", "mnist"]
 
 #: IDX type codes and the (big-endian) dtypes they stand for.
@@ -166,6 +168,7 @@ def mnist(directory, dtype=np.float32):
     >>> X.shape, X.dtype, y.tolist(), X_test.shape
     ((28, 28, 1, 3), dtype('float32'), [0, 1, 2], (28, 28, 1, 2))
     """
+    dtype = _float_dtype(dtype, "mnist")
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"mnist: {directory} is not a directory. {_where_to_get(directory)}")

@@ -4,6 +4,8 @@ import os
 
 import numpy as np
 
+from fluxlite.data import _float_dtype
+
 __all__ = ["digits"]
 
 #: The shipped file and the SHA-256 it must have; `digits` refuses anything else.
@@ -37,7 +39,7 @@ def _load_checked(path):
     return images, labels
 
 
-def digits(scaled=True, images=False):
+def digits(scaled=True, images=False, dtype=np.float32):
     """The 1,797 handwritten digits, 8×8 pixels each, in Flux's layout: ``(X, y)``.
 
     ``X`` has shape ``(64, 1797)``: one column per image, features first and
@@ -48,7 +50,8 @@ def digits(scaled=True, images=False):
     Each pixel counts how many of the 16 pixels of a 4×4 block of the original
     32×32 scan were ink, so it is an integer from 0 to 16. With ``scaled=True``
     (the default) ``X`` is that count divided by 16, a float in [0, 1]; with
-    ``scaled=False`` it is the count itself, as float64.
+    ``scaled=False`` it is the count itself. ``X`` has type `dtype`, float32 by
+    default like fluxlite's layers (and Flux's data sets).
 
     With ``images=True``, ``X`` has the WHCN shape ``(8, 8, 1, 1797)`` that
     `Conv` layers take: ``X[w, h, 0, n]`` is the pixel in column ``w`` and
@@ -64,7 +67,7 @@ def digits(scaled=True, images=False):
     >>> import fluxlite as fl
     >>> X, y = fl.datasets.digits()
     >>> X.shape, y.shape, X.dtype, float(X.min()), float(X.max())
-    ((64, 1797), (1797,), dtype('float64'), 0.0, 1.0)
+    ((64, 1797), (1797,), dtype('float32'), 0.0, 1.0)
     >>> sorted(set(y.tolist()))
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     >>> images, _ = fl.datasets.digits(images=True)
@@ -73,8 +76,9 @@ def digits(scaled=True, images=False):
     >>> bool(np.array_equal(images[:, :, 0, 5].T.ravel(), X[:, 5]))   # same pixels, two layouts
     True
     """
+    dtype = _float_dtype(dtype, "digits")
     raw, labels = _load_checked(DIGITS_FILE)
-    X = raw.astype(np.float64)
+    X = raw.astype(dtype)
     if scaled:
         X /= 16.0
     if images:

@@ -1,8 +1,9 @@
 """Two-dimensional toy classification problems for plots and the training dashboard.
 
-Every generator returns ``(X, y)`` in Flux's layout: ``X`` is a float64 array of
+Every generator returns ``(X, y)`` in Flux's layout: ``X`` is an array of
 shape ``(2, n)`` (one column per point, the two coordinates first) and ``y`` is
-an int64 array of shape ``(n,)`` with labels 0, 1, ... The classes are as
+an int64 array of shape ``(n,)`` with labels 0, 1, ... ``X`` is float32 unless
+``dtype=`` says otherwise (float32 is the dtype of fluxlite's layers, as in Flux). The classes are as
 balanced as `n` allows (their sizes differ by at most one) and the points come
 in random order, so a `DataLoader` without shuffling still sees mixed batches.
 
@@ -15,7 +16,7 @@ import numbers
 
 import numpy as np
 
-from fluxlite.data import _as_rng
+from fluxlite.data import _as_rng, _float_dtype
 from fluxlite.datasets._checks import check_count, check_noise
 
 __all__ = ["circles", "moons", "xor", "spiral", "gaussian"]
@@ -26,17 +27,17 @@ def _class_sizes(n, classes):
     return [n // classes + (k < n % classes) for k in range(classes)]
 
 
-def _finish(parts, noise, rng):
-    """Stack per-class point sets (each ``(2, m)``), add the noise, and shuffle the columns."""
+def _finish(parts, noise, rng, dtype):
+    """Stack per-class point sets (each ``(2, m)``), add the noise, shuffle the columns, cast to `dtype`."""
     X = np.concatenate(parts, axis=1)
     y = np.concatenate([np.full(p.shape[1], k, dtype=np.int64) for k, p in enumerate(parts)])
     if noise > 0:
         X = X + noise * rng.standard_normal(X.shape)
     order = rng.permutation(X.shape[1])
-    return np.ascontiguousarray(X[:, order]), y[order]
+    return np.ascontiguousarray(X[:, order], dtype=dtype), y[order]
 
 
-def circles(n=200, noise=0.05, factor=0.5, rng=None):
+def circles(n=200, noise=0.05, factor=0.5, rng=None, dtype=np.float32):
     """Two concentric circles: class 0 on the unit circle, class 1 on the circle of radius `factor`.
 
     Angles are uniform on ``[0, 2π)``; a point is ``r (cos θ, sin θ)`` plus noise.
@@ -53,6 +54,7 @@ def circles(n=200, noise=0.05, factor=0.5, rng=None):
     """
     n = check_count(n, "circles", 2)
     noise = check_noise(noise, "circles")
+    dtype = _float_dtype(dtype, "circles")
     if not isinstance(factor, numbers.Real) or not 0 < factor < 1:
         raise ValueError(f"circles: factor is the inner radius and must lie strictly between 0 and 1, got {factor!r}.")
     rng = _as_rng(rng, "circles")
@@ -60,10 +62,10 @@ def circles(n=200, noise=0.05, factor=0.5, rng=None):
     for radius, m in zip((1.0, float(factor)), _class_sizes(n, 2)):
         theta = rng.uniform(0.0, 2 * np.pi, m)
         parts.append(radius * np.stack([np.cos(theta), np.sin(theta)]))
-    return _finish(parts, noise, rng)
+    return _finish(parts, noise, rng, dtype)
 
 
-def moons(n=200, noise=0.1, rng=None):
+def moons(n=200, noise=0.1, rng=None, dtype=np.float32):
     """Two interleaving half circles of radius 1.
 
     Class 0 is the upper arc ``(cos t, sin t)`` and class 1 the lower arc
@@ -79,16 +81,17 @@ def moons(n=200, noise=0.1, rng=None):
     """
     n = check_count(n, "moons", 2)
     noise = check_noise(noise, "moons")
+    dtype = _float_dtype(dtype, "moons")
     rng = _as_rng(rng, "moons")
     m0, m1 = _class_sizes(n, 2)
     t0 = rng.uniform(0.0, np.pi, m0)
     t1 = rng.uniform(0.0, np.pi, m1)
     upper = np.stack([np.cos(t0), np.sin(t0)])
     lower = np.stack([1.0 - np.cos(t1), 0.5 - np.sin(t1)])
-    return _finish([upper, lower], noise, rng)
+    return _finish([upper, lower], noise, rng, dtype)
 
 
-def xor(n=200, noise=0.1, rng=None):
+def xor(n=200, noise=0.1, rng=None, dtype=np.float32):
     """The XOR problem: points in the square ``[-1, 1]²``, labelled 1 where the two coordinates differ in sign.
 
     ``y = (x₁ > 0) xor (x₂ > 0)``: class 0 fills the first and third quadrants,
@@ -106,6 +109,7 @@ def xor(n=200, noise=0.1, rng=None):
     """
     n = check_count(n, "xor", 2)
     noise = check_noise(noise, "xor")
+    dtype = _float_dtype(dtype, "xor")
     rng = _as_rng(rng, "xor")
     # Quadrants (+,+) and (-,-) hold class 0, (+,-) and (-,+) class 1; each class
     # takes its two quadrants in turn.
@@ -114,10 +118,10 @@ def xor(n=200, noise=0.1, rng=None):
     for k, m in enumerate(_class_sizes(n, 2)):
         signs = quadrants[k][np.arange(m) % 2].T          # (2, m)
         parts.append(signs * rng.uniform(0.0, 1.0, (2, m)))
-    return _finish(parts, noise, rng)
+    return _finish(parts, noise, rng, dtype)
 
 
-def spiral(n=200, noise=0.05, classes=2, turns=1.5, rng=None):
+def spiral(n=200, noise=0.05, classes=2, turns=1.5, rng=None, dtype=np.float32):
     """Interleaved spiral arms, one per class: the classic hard problem for a small network.
 
     A point of class ``k`` out of ``K = classes`` sits at radius ``t`` and angle
@@ -135,6 +139,7 @@ def spiral(n=200, noise=0.05, classes=2, turns=1.5, rng=None):
     classes = check_count(classes, "spiral", 2, name="classes")
     n = check_count(n, "spiral", classes)
     noise = check_noise(noise, "spiral")
+    dtype = _float_dtype(dtype, "spiral")
     if not isinstance(turns, numbers.Real) or not np.isfinite(turns) or turns <= 0:
         raise ValueError(f"spiral: turns must be a positive number, got {turns!r}.")
     rng = _as_rng(rng, "spiral")
@@ -143,10 +148,10 @@ def spiral(n=200, noise=0.05, classes=2, turns=1.5, rng=None):
         t = rng.uniform(0.0, 1.0, m)
         theta = 2 * np.pi * k / classes + 2 * np.pi * turns * t
         parts.append(t * np.stack([np.cos(theta), np.sin(theta)]))
-    return _finish(parts, noise, rng)
+    return _finish(parts, noise, rng, dtype)
 
 
-def gaussian(n=200, noise=0.3, centers=3, rng=None):
+def gaussian(n=200, noise=0.3, centers=3, rng=None, dtype=np.float32):
     """Gaussian blobs: class ``k`` is drawn from a normal distribution around ``centers[k]``.
 
     `centers` is either a count ``K`` (the centres are then spread evenly on the
@@ -174,6 +179,7 @@ def gaussian(n=200, noise=0.3, centers=3, rng=None):
             )
     n = check_count(n, "gaussian", len(points))
     noise = check_noise(noise, "gaussian")
+    dtype = _float_dtype(dtype, "gaussian")
     rng = _as_rng(rng, "gaussian")
     parts = [np.repeat(c[:, np.newaxis], m, axis=1) for c, m in zip(points, _class_sizes(n, len(points)))]
-    return _finish(parts, noise, rng)
+    return _finish(parts, noise, rng, dtype)
