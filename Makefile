@@ -1,0 +1,159 @@
+# fluxlite: set-up and test entry points. `make lab` and `make test` are the two that matter.
+#
+#   make venv    .venv with fluxlite installed editable plus every extra but `bench`
+#                (reinstalls only when pyproject.toml changes)
+#   make lab     JupyterLab on lessons/
+#   make test    system packages, then every suite: unit tests + doctests, nbval on the lessons,
+#                browser tests, and the Binder configuration
+#   make bench   every bench/*.py, one after another
+#
+# Each suite runs only when its files exist, and says so when it is skipped. A suite whose files
+# exist but from which pytest collects nothing (pytest's exit status 5) fails the build.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The editable install maps each top-level package (fluxlite, widgets) that exists when it runs,
+# so the stamp's name records which exist: a package appearing later triggers a reinstall.
+PACKAGES = $(patsubst %/__init__.py,%,$(wildcard fluxlite/__init__.py widgets/__init__.py))
+STAMP = $(VENV)/.installed-from-pyproject$(subst $() ,,$(addprefix -,$(PACKAGES)))
+
+# Binder runs Python 3.12 (binder/runtime.txt); use a working 3.12 for the Binder check when
+# there is one (pyenv's shim may exist without the version being active), else $(PYTHON).
+BINDER_PYTHON ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),\
+	$(shell $(p) -c 'import venv' >/dev/null 2>&1 && echo $(p))) $(PYTHON))
+BINDER_VENV := build/binder-venv
+BINDER_STAMP = $(BINDER_VENV)/.installed-from-binder$(subst $() ,,$(addprefix -,$(PACKAGES)))
+BINDER_LESSON := lessons/01_getting_set_up.ipynb
+
+CHROMIUM := /usr/bin/chromium
+ARTIFACTS := test-artifacts
+
+NOTEBOOKS = $(sort $(wildcard lessons/*.ipynb))
+BROWSER_TESTS = $(wildcard tests/browser/test_*.py tests/browser/*_test.py)
+BENCHES = $(sort $(wildcard bench/*.py))
+SANITIZE = $(wildcard lessons/nbval_sanitize.cfg)
+
+# pip, quietly; on these machines pip.conf names local indexes that pip warns about once per
+# package ("Location 'file:///opt/...' is ignored"), so those lines alone are filtered out.
+PIP_FILTER := 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+
+# $(call pytest_suite,NAME,ARGS): run pytest and name the suite in any failure. Exit status 5
+# ("no tests collected") is a failure too: suites are only started when their files exist.
+define pytest_suite
+	@echo "==> $(1): pytest $(2)"
+	@$(BIN)/python -m pytest $(2); rc=$$?; \
+	if [ $$rc -eq 5 ]; then \
+		echo "make: $(1): the files exist but pytest collected no tests from them (exit 5)"; exit 1; \
+	elif [ $$rc -ne 0 ]; then \
+		echo "make: $(1) failed (pytest exit $$rc)"; exit $$rc; \
+	fi
+endef
+
+.PHONY: help venv lab test test-unit test-lessons test-browser test-binder system-deps bench clean
+
+help:
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	set -o pipefail; $(BIN)/python -m pip install --quiet --upgrade pip $(PIP_FILTER)
+	set -o pipefail; $(BIN)/python -m pip install --quiet -e '.[dev]' $(PIP_FILTER)
+	@rm -f $(VENV)/.installed-from-pyproject*
+	@touch $@
+
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+lab: venv
+	$(BIN)/jupyter lab lessons/ $(if $(filter 0,$(shell id -u)),--allow-root)
+
+test: venv system-deps test-unit test-lessons test-browser test-binder
+	@echo "make test: every suite that exists passed"
+
+# Debian's Chromium for the Playwright browser tests (never `playwright install`).
+system-deps:
+	@if [ -x $(CHROMIUM) ]; then \
+		echo "==> system packages: $(CHROMIUM) is present"; \
+	elif [ "$$(id -u)" -ne 0 ]; then \
+		echo "==> system packages: NOT root, so Debian's chromium cannot be installed here;"; \
+		echo "    run 'sudo apt-get install chromium' yourself. Browser tests will be skipped."; \
+	else \
+		echo "==> system packages: installing Debian's chromium with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && \
+		apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null && \
+		test -x $(CHROMIUM) && echo "    $$($(CHROMIUM) --version)"; \
+	fi
+
+# Unit tests (tests/) and the >>> examples in fluxlite/ and widgets/ (see pyproject.toml).
+test-unit: venv
+	$(call pytest_suite,unit tests and doctests,--ignore=tests/browser)
+
+test-lessons: venv
+ifeq ($(strip $(NOTEBOOKS)),)
+	@echo "==> lessons: no lessons/*.ipynb yet, so nbval has nothing to run"
+else
+	$(call pytest_suite,lessons (nbval),--nbval --nbval-current-env \
+		$(if $(SANITIZE),--nbval-sanitize-with $(SANITIZE)) $(NOTEBOOKS))
+endif
+
+test-browser: venv system-deps
+ifeq ($(strip $(BROWSER_TESTS)),)
+	@echo "==> browser tests: none under tests/browser yet"
+else
+	@mkdir -p $(ARTIFACTS)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "==> browser tests: SKIPPED, $(CHROMIUM) is missing (see system packages above)"; \
+	else \
+		$(MAKE) --no-print-directory _browser; \
+	fi
+endif
+
+.PHONY: _browser
+_browser:
+	$(call pytest_suite,browser tests,tests/browser)
+
+# Binder: repo2docker reads binder/ and prints the Dockerfile it would build (no container
+# engine needed); then binder/requirements.txt and binder/postBuild go into a fresh venv
+# (on Python 3.12 when the machine has it), and the first lesson runs there.
+test-binder: venv $(BINDER_STAMP)
+	@echo "==> binder: jupyter-repo2docker --no-build --debug ."
+	@$(BIN)/jupyter-repo2docker --no-build --debug . > $(BINDER_VENV)/repo2docker.log 2>&1 || \
+		{ cat $(BINDER_VENV)/repo2docker.log; echo "make: binder: repo2docker rejected binder/"; exit 1; }
+	@for want in 'python=3.12' 'binder/requirements.txt' 'binder/postBuild'; do \
+		grep -qF "$$want" $(BINDER_VENV)/repo2docker.log || \
+		{ cat $(BINDER_VENV)/repo2docker.log; echo "make: binder: repo2docker's plan lacks '$$want'"; exit 1; }; \
+	done
+	@echo "    repo2docker accepted binder/ (log: $(BINDER_VENV)/repo2docker.log)"
+	@if [ -f $(BINDER_LESSON) ]; then \
+		echo "==> binder: running $(BINDER_LESSON) in the Binder environment"; \
+		PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" jupyter nbconvert --to notebook --execute \
+			--output-dir "$(CURDIR)/$(BINDER_VENV)/executed" $(BINDER_LESSON) || \
+			{ echo "make: binder: $(BINDER_LESSON) failed in the Binder environment"; exit 1; }; \
+	else \
+		echo "==> binder: no $(BINDER_LESSON) yet, so no lesson to run in the Binder environment"; \
+	fi
+
+$(BINDER_STAMP): binder/requirements.txt binder/postBuild pyproject.toml
+	rm -rf $(BINDER_VENV) && mkdir -p $(dir $(BINDER_VENV))
+	$(BINDER_PYTHON) -m venv $(BINDER_VENV)
+	@$(BINDER_VENV)/bin/python --version
+	set -o pipefail; $(BINDER_VENV)/bin/python -m pip install --quiet --upgrade pip $(PIP_FILTER)
+	set -o pipefail; $(BINDER_VENV)/bin/python -m pip install --quiet -r binder/requirements.txt $(PIP_FILTER)
+	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" bash binder/postBuild > $(BINDER_VENV)/postBuild.log 2>&1 || \
+		{ cat $(BINDER_VENV)/postBuild.log; echo "make: binder: binder/postBuild failed"; exit 1; }
+	@touch $@
+
+bench: venv
+ifeq ($(strip $(BENCHES)),)
+	@echo "==> bench: no bench/*.py yet"
+else
+	@set -e; for script in $(BENCHES); do echo "==> $$script"; $(BIN)/python $$script; done
+endif
+
+clean:
+	rm -rf $(VENV) $(BINDER_VENV) $(ARTIFACTS) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,37 @@
+"""Shared pytest set-up for the whole test suite.
+
+Hypothesis profiles
+-------------------
+``ci``        deterministic: the same examples on every run (``derandomize=True``), no example
+              database, and a budget that keeps ``make test`` quick on a 2-core machine.
+              Chosen automatically when the ``CI`` environment variable is set (CI sets ``CI=true``).
+``dev``       the default elsewhere: random examples, so local runs keep exploring.
+``thorough``  many more examples, for an occasional deep run:
+              ``HYPOTHESIS_PROFILE=thorough .venv/bin/python -m pytest tests``.
+
+``HYPOTHESIS_PROFILE`` overrides the automatic choice. No profile has a deadline: timing on a
+shared 2-core machine varies too much for per-example deadlines to mean anything.
+"""
+
+import os
+
+# Tests never open windows: draw with matplotlib's Agg backend unless told otherwise.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+try:
+    from hypothesis import settings
+except ImportError:  # hypothesis comes with the `test` extra; tests that use it say so themselves
+    settings = None
+
+if settings is not None:
+    settings.register_profile(
+        "ci", derandomize=True, database=None, max_examples=50, deadline=None, print_blob=True
+    )
+    settings.register_profile("dev", max_examples=50, deadline=None)
+    settings.register_profile("thorough", max_examples=1000, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _in_ci() else "dev"))
