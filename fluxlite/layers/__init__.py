@@ -1,16 +1,29 @@
-"""Layers mirroring Flux's ``src/layers``: initialisers, shape checks, printing, and the layers.
+"""Layers mirroring Flux's ``src/layers``, one family per module.
 
-* `init`: weight initialisers (``glorot_uniform``...);
-* `checks`: shape errors that name the layer;
-* `show`: Flux's REPL printing;
-* `basic`: ``identity`` (Dense, Chain... to come).
+* `init`: weight initialisers (``glorot_uniform``, ``kaiming_normal``, ``zeros32``...);
+* `checks`: shape errors that name the layer, the expected size and the size received;
+* `show`: Flux's REPL printing with parameter counts;
+* `basic`: Dense, Chain, SkipConnection, Parallel, Maxout, Bilinear, Embedding, Scale, f32/f64;
+* `normalise`: BatchNorm, Dropout, AlphaDropout, LayerNorm, trainmode_/testmode_.
 """
-from .basic import identity
+from .basic import (Bilinear, Chain, Dense, Embedding, Maxout, Parallel, Scale, SkipConnection,
+                    affine, f32, f64, identity, trainable, vcat)
 from .checks import LayerShapeError
 from .init import (glorot_normal, glorot_uniform, identity_init, kaiming_normal, kaiming_uniform,
                    nfan, ones32, orthogonal, rand32, randn32, sparse_init, truncated_normal,
                    zeros32)
+from .normalise import AlphaDropout, BatchNorm, Dropout, LayerNorm, testmode_, trainmode_
+from .show import Layer
 
-__all__ = ["identity", "LayerShapeError", "glorot_uniform", "glorot_normal", "kaiming_uniform",
-           "kaiming_normal", "truncated_normal", "orthogonal", "sparse_init", "identity_init",
-           "zeros32", "ones32", "rand32", "randn32", "nfan"]
+__all__ = [
+    # basic
+    "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding", "Scale",
+    "identity", "vcat", "affine", "f32", "f64", "trainable",
+    # normalise
+    "BatchNorm", "Dropout", "AlphaDropout", "LayerNorm", "trainmode_", "testmode_",
+    # initialisers
+    "glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal", "truncated_normal",
+    "orthogonal", "sparse_init", "identity_init", "zeros32", "ones32", "rand32", "randn32", "nfan",
+    # helpers
+    "LayerShapeError", "Layer",
+]
