@@ -12,6 +12,9 @@ from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, log
                           logsoftmax, logσ, relu, relu6, selu, sigmoid, softmax, softplus,
                           softsign, swish, tanh, σ)
 
+from . import datasets
+from .data import DataLoader, onecold, onehot, onehotbatch
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -19,6 +22,8 @@ __all__ = [
     "gradient", "withgradient", "within_gradient", "params", "Params", "Grads", "WithGradient",
     "Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng",
     "TracingError", "NoGradientRule", "InPlaceError",
+    # data
+    "DataLoader", "onehot", "onehotbatch", "onecold", "datasets",
     # activations
     "σ", "sigmoid", "relu", "leakyrelu", "elu", "gelu", "swish", "softplus", "logσ", "logsigmoid",
     "tanh", "softmax", "logsoftmax", "celu", "selu", "relu6", "hardtanh", "hardsigmoid", "softsign",

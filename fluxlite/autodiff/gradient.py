@@ -9,6 +9,7 @@ Two styles, as in Flux:
   and returns a `Grads` you index with the arrays themselves: ``grads[W]``.
 """
 import numbers
+import threading
 from collections import namedtuple
 
 import numpy as np
@@ -20,7 +21,16 @@ from .tracer import Tape, Tracked, backward, live, tape_of, untrace
 __all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
            "within_gradient"]
 
-_RECORDING = []  # the tapes of the gradient calls now running, innermost last
+_THREAD = threading.local()
+
+
+def _recording():
+    """The tapes of this thread's running gradient calls, innermost last."""
+    try:
+        return _THREAD.tapes
+    except AttributeError:
+        _THREAD.tapes = []
+        return _THREAD.tapes
 
 
 def within_gradient():
@@ -32,7 +42,7 @@ def within_gradient():
     >>> fl.gradient(lambda x: x * fl.within_gradient(), 1.0)
     (1.0,)
     """
-    return bool(_RECORDING)
+    return bool(_recording())
 
 
 class Params:
@@ -51,13 +61,14 @@ class Params:
 
     def __init__(self, arrays=()):
         self._list = []
-        self._ids = set()
+        self._ids = {}  # id(array) -> position
         for a in arrays:
             self.push(a)
 
     def push(self, a):
+        """Add array `a` unless it is already in the set."""
         if id(a) not in self._ids:
-            self._ids.add(id(a))
+            self._ids[id(a)] = len(self._list)
             self._list.append(a)
 
     def __iter__(self):
@@ -133,21 +144,21 @@ class Grads:
     True
     """
 
-    __slots__ = ("params", "_grads")
+    __slots__ = ("params", "_list")
 
     def __init__(self, ps, grads):
         self.params = ps
-        self._grads = {id(p): g for p, g in zip(ps, grads)}
+        self._list = grads  # in the order of ps
 
     def __getitem__(self, p):
         try:
-            return self._grads[id(p)]
-        except KeyError:
+            return self._list[self.params._ids[id(p)]]
+        except (KeyError, IndexError):
             raise KeyError("this array is not one of the parameters given to gradient; "
                            "add it to fl.params(...) to get its gradient") from None
 
     def __contains__(self, p):
-        return id(p) in self._grads
+        return id(p) in self.params._ids and self.params._ids[id(p)] < len(self._list)
 
     def __iter__(self):
         return iter(self.params)
@@ -159,10 +170,10 @@ class Grads:
         return list(self.params)
 
     def values(self):
-        return [self._grads[id(p)] for p in self.params]
+        return list(self._list)
 
     def items(self):
-        return [(p, self._grads[id(p)]) for p in self.params]
+        return list(zip(self.params, self._list))
 
     def __repr__(self):
         return f"Grads(...) for {len(self)} parameters"
@@ -207,7 +218,7 @@ def gradient(f, *args):
             raise TypeError("gradient(ps) is the decorator form and takes nothing else; "
                             "use gradient(f, ps) to differentiate f")
         return lambda fn: gradient(fn, f)
-    return withgradient(f, *args).grad
+    return _differentiate(f, args, False)
 
 
 def withgradient(f, *args):
@@ -221,47 +232,66 @@ def withgradient(f, *args):
     >>> val, grad
     (5.0, (array([2., 4.]),))
     """
+    return _differentiate(f, args, True)
+
+
+def _differentiate(f, args, with_value):
     if not callable(f):
         raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
-    implicit = len(args) == 1 and isinstance(args[0], Params)
+    implicit = len(args) == 1 and type(args[0]) is Params
     tape = Tape()
-    lifted = []  # (array, class, slots) to restore afterwards
-    _RECORDING.append(tape)
+    entries = tape.entries
+    swapped = []  # plain parameters switched to the traced class, switched back at the end
+    lifted = []   # (array, class, slots) for anything else traced in place
+    recording = _recording()
+    recording.append(tape)
     try:
         if implicit:
-            leaves = [_lift(p, tape, lifted) for p in args[0]]
+            leaves = []
+            for p in args[0]:
+                if type(p) is Param:  # the common case, inlined: trace p in place
+                    p.__class__ = Tracked
+                    p._tape, p._i, p._val = tape, len(entries), np.ndarray.view(p, np.ndarray)
+                    entries.append(None)
+                    swapped.append(p)
+                    leaves.append(p._i)
+                else:
+                    leaves.append(_lift(p, tape, lifted))
             out = f()
         else:
             traced = [_track(a, tape, lifted) for a in args]
             out = f(*traced)
         val = out
-        if isinstance(out, tuple):
+        if type(out) is tuple:
             out = out[0]
         tape.active = False
+        _check_scalar(out)
         if tape_of(out) is tape:
-            _check_scalar(out)
-            grads = backward(tape, out._i, np.ones((), out.dtype))
+            grads = backward(tape, out._i, np.array(1.0, out.dtype))
         else:
-            _check_scalar(out)
-            grads = [None] * len(tape.entries)
+            grads = [None] * len(entries)
+        seen = set()
         if implicit:
-            result = Grads(args[0], [_finish(grads[i], p) for i, p in zip(leaves, args[0])])
+            result = Grads(args[0], [_finish(grads[i], p, seen) for i, p in zip(leaves, args[0])])
         else:
-            result = tuple(_collect(t, a, grads) for t, a in zip(traced, args))
-        return WithGradient(_value(val, tape), result)
+            result = tuple(_collect(t, a, grads, seen) for t, a in zip(traced, args))
+        return WithGradient(_value(val, tape), result) if with_value else result
     finally:
-        _RECORDING.remove(tape)
+        recording.remove(tape)
         tape.active = False
-        tape.entries.clear()
+        entries.clear()
+        for p in swapped:
+            p.__class__ = Param
+            p._tape = p._val = None  # no reference cycle left behind
         for a, cls, (t, i, v) in reversed(lifted):
-            a._tape, a._i, a._val = t, i, v  # None for a parameter: no cycle left behind
+            a._tape, a._i, a._val = t, i, v
             a.__class__ = cls
 
 
 def _check_scalar(out):
     shape = getattr(out, "shape", ())
-    if shape != ():
+    if shape:
         raise ValueError(
             f"gradient needs a function that returns a single number (a scalar loss), "
             f"but it returned an array of shape {shape}.\n"
@@ -326,10 +356,15 @@ def _track(x, tape, lifted):
     return t
 
 
-def _finish(g, like):
-    """Leaf gradient `g` as the user receives it: shaped like `like`, a fresh writable array."""
+def _finish(g, like, seen):
+    """Leaf gradient `g` as the user receives it: shaped like `like`, in its dtype, and an
+    array of its own (`seen` holds the ids already handed out, so no two results share memory)."""
     if g is None:
         return None
+    if type(g) is np.ndarray and g.base is None and type(like) is not int and type(like) is not float \
+            and g.shape == like.shape and g.dtype == like.dtype and id(g) not in seen:
+        seen.add(id(g))
+        return g  # the common case: a fresh array of the right shape and precision
     shape = getattr(like, "shape", ())
     if type(g) is Tracked:
         if live(g):  # nested: keep it traced for the outer tape
@@ -339,22 +374,23 @@ def _finish(g, like):
     if g.shape != shape:
         g = np.broadcast_to(g, shape)
     dtype = getattr(like, "dtype", g.dtype)
-    if not g.flags.writeable or g.dtype != dtype:
-        g = g.astype(dtype)  # a fresh array, in the parameter's own precision
+    if g.base is not None or g.dtype != dtype or id(g) in seen:
+        g = g.astype(dtype)  # a copy, in the parameter's own precision
+    seen.add(id(g))
     return g
 
 
-def _collect(traced, original, grads):
+def _collect(traced, original, grads, seen):
     """Mirror the structure of `original`, putting each leaf's gradient in its place."""
     if type(traced) is Tracked:
-        g = _finish(grads[traced._i], original)
+        g = _finish(grads[traced._i], original, seen)
         if isinstance(original, np.ndarray) or g is None or type(g) is Tracked:
             return g
         return float(g)  # a number in, a number out
     kids = functors.children(original)
     if kids is None:
         return None
-    sub = [(k, _collect(tc, c, grads))
+    sub = [(k, _collect(tc, c, grads, seen))
            for (k, c), (_, tc) in zip(kids, functors.children(traced))]
     if all(v is None for _, v in sub):
         return None

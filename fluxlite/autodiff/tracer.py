@@ -20,6 +20,8 @@ Tapes nest. A traced array for an inner tape holds, as its untraced value, a
 traced array of the outer tape, so the inner backward pass (written in NumPy)
 is itself traced by the outer tape. That is all nested gradients need.
 """
+import itertools
+
 import numpy as np
 
 from .arrays import _Traceable
@@ -63,6 +65,9 @@ class InPlaceError(TracingError, ValueError):
     """
 
 
+_LEVELS = itertools.count(1)
+
+
 class Tape:
     """The record of one `gradient` call: a list of entries, freed when the call ends.
 
@@ -75,11 +80,9 @@ class Tape:
     """
 
     __slots__ = ("entries", "active", "level")
-    _count = 0
 
     def __init__(self):
-        Tape._count += 1
-        self.level = Tape._count
+        self.level = next(_LEVELS)  # later (inner) tapes have higher levels
         self.entries = []
         self.active = True
 
@@ -113,6 +116,11 @@ class Tracked(_Traceable):
         if method == "__call__":
             prim = UFUNCS.get(ufunc)
             if prim is not None:
+                if not kwargs:
+                    if len(inputs) == 1:
+                        return unary(prim, inputs[0])
+                    if len(inputs) == 2:
+                        return _binary(prim, *inputs)
                 return apply(prim, *inputs, **kwargs)
             if ufunc in CONSTANT_UFUNCS:
                 return ufunc(*map(untrace, inputs), **kwargs)
@@ -130,6 +138,52 @@ class Tracked(_Traceable):
         if func in DECOMPOSED_FUNCTIONS:
             return func._implementation(*args, **kwargs)
         raise NoGradientRule(_no_rule_message(_qualname(func)))
+
+    # Operators go straight to their primitive, skipping NumPy's slower ufunc override path.
+    def __add__(self, other):
+        return _binary(UFUNCS[np.add], self, other)
+
+    def __radd__(self, other):
+        return _binary(UFUNCS[np.add], other, self)
+
+    def __sub__(self, other):
+        return _binary(UFUNCS[np.subtract], self, other)
+
+    def __rsub__(self, other):
+        return _binary(UFUNCS[np.subtract], other, self)
+
+    def __mul__(self, other):
+        return _binary(UFUNCS[np.multiply], self, other)
+
+    def __rmul__(self, other):
+        return _binary(UFUNCS[np.multiply], other, self)
+
+    def __truediv__(self, other):
+        return _binary(UFUNCS[np.divide], self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(UFUNCS[np.divide], other, self)
+
+    def __pow__(self, other, mod=None):
+        return _binary(UFUNCS[np.power], self, other)
+
+    def __rpow__(self, other, mod=None):
+        return _binary(UFUNCS[np.power], other, self)
+
+    def __matmul__(self, other):
+        return _binary(UFUNCS[np.matmul], self, other)
+
+    def __rmatmul__(self, other):
+        return _binary(UFUNCS[np.matmul], other, self)
+
+    def __neg__(self):
+        return unary(UFUNCS[np.negative], self)
+
+    def __pos__(self):
+        return apply(UFUNCS[np.positive], self)
+
+    def __abs__(self):
+        return apply(UFUNCS[np.absolute], self)
 
     # ndarray methods that would otherwise make untraced views.
     def __getitem__(self, idx):
@@ -306,7 +360,7 @@ class Primitive:
 
     def defvjp(self, *vjps):
         """Set the pullbacks, one per positional argument (None: no gradient)."""
-        self.vjps = vjps
+        self.vjps = vjps + (None,) * 8  # later arguments (if any) carry no gradient
         return self
 
     def __call__(self, *args, **kwargs):
@@ -339,18 +393,91 @@ def apply(prim, *args, **kwargs):
     array([2., 2.])
     """
     top = None
-    for a in args:
+    vals = list(args)
+    parents = []
+    k = 0
+    for a in args:  # one pass for the common case: every traced input on one recording tape
         if type(a) is Tracked:
             try:
                 t = a._tape
             except AttributeError:
                 raise TracingError(_LOST) from None
+            if t is not top:
+                if top is not None or not t.active:
+                    return _apply_nested(prim, args, kwargs)
+                top = t
+            vals[k] = a._val
+            parents.append((k, a._i))
+        k += 1
+    if top is None:
+        return prim.fwd(*args, **kwargs)
+    ans = prim.fwd(*vals, **kwargs)
+    if not prim.vjps:
+        return ans
+    entries = top.entries
+    entries.append((prim, ans, vals, kwargs, parents))
+    return wrap(ans, top, len(entries) - 1)
+
+
+_NO_KWARGS = {}
+
+
+def unary(prim, a):
+    """`apply` specialised for one input and no keywords (np.exp(x), -x, np.sum(x))."""
+    if type(a) is not Tracked:
+        return apply(prim, a)
+    try:
+        t = a._tape
+    except AttributeError:
+        return apply(prim, a)
+    if not t.active:
+        return apply(prim, a)
+    val = a._val
+    ans = prim.fwd(val)
+    entries = t.entries
+    entries.append((prim, ans, (val,), _NO_KWARGS, ((0, a._i),)))
+    return wrap(ans, t, len(entries) - 1)
+
+
+def _binary(prim, a, b):
+    """`apply` for operators, specialised for two inputs on one recording tape."""
+    try:
+        if type(a) is Tracked:
+            t = a._tape
+            if type(b) is Tracked:
+                if b._tape is not t or not t.active:
+                    return apply(prim, a, b)
+                vals = (a._val, b._val)
+                parents = ((0, a._i), (1, b._i))
+            else:
+                if not t.active:
+                    return apply(prim, a, b)
+                vals = (a._val, b)
+                parents = ((0, a._i),)
+        else:
+            t = b._tape
+            if not t.active:
+                return apply(prim, a, b)
+            vals = (a, b._val)
+            parents = ((1, b._i),)
+    except AttributeError:  # a view that lost its tape: let apply explain
+        return apply(prim, a, b)
+    ans = prim.fwd(*vals)
+    entries = t.entries
+    entries.append((prim, ans, vals, _NO_KWARGS, parents))
+    return wrap(ans, t, len(entries) - 1)
+
+
+def _apply_nested(prim, args, kwargs):
+    """`apply` when inputs come from several tapes (nested gradients) or finished ones."""
+    top = None
+    for a in args:
+        if type(a) is Tracked:
+            t = a._tape
             if not t.active:  # a value kept from a finished (or replaying) tape
                 return apply(prim, *[_peel(a) for a in args], **kwargs)
             if top is None or t.level > top.level:
                 top = t
-    if top is None:
-        return prim.fwd(*[untrace(a) if type(a) is Tracked else a for a in args], **kwargs)
     vals = []
     parents = []
     for k, a in enumerate(args):
@@ -360,8 +487,6 @@ def apply(prim, *args, **kwargs):
         else:
             vals.append(a)
     ans = prim.fwd(*vals, **kwargs)
-    if not prim.vjps:
-        return ans
     entries = top.entries
     entries.append((prim, ans, vals, kwargs, parents))
     return wrap(ans, top, len(entries) - 1)
@@ -369,7 +494,9 @@ def apply(prim, *args, **kwargs):
 
 def wrap(ans, tape, i):
     """`ans` as a `Tracked` array at entry `i` of `tape`."""
-    if type(ans) is Tracked:
+    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # the common case first
+        out = ans.view(Tracked)
+    elif type(ans) is Tracked:
         out = np.ndarray.view(ans, Tracked)
     elif isinstance(ans, np.ndarray):
         if ans.dtype.kind not in "fc":
@@ -404,7 +531,7 @@ def backward(tape, out_i, seed):
         prim, ans, vals, kwargs, parents = e
         vjps = prim.vjps
         for k, j in parents:
-            vjp = vjps[k] if k < len(vjps) else None
+            vjp = vjps[k]
             if vjp is None:
                 continue
             gk = vjp(g, ans, *vals, **kwargs)

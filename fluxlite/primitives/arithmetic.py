@@ -37,8 +37,14 @@ defufunc(np.multiply, lambda g, ans, x, y: ub(g * y, x), lambda g, ans, x, y: ub
 defufunc(np.divide, lambda g, ans, x, y: ub(g / y, x), lambda g, ans, x, y: ub(-g * ans / y, y))
 defufunc(np.negative, lambda g, ans, x: -g)
 defufunc(np.positive, lambda g, ans, x: g)
+def _power_vjp_x(g, ans, x, y):
+    if type(y) is int and y == 2:  # the common square: one multiplication fewer
+        return ub(g * (x + x), x)
+    return ub(g * y * x ** (y - 1), x)
+
+
 defufunc(np.power,
-         lambda g, ans, x, y: ub(g * y * x ** (y - 1), x),
+         _power_vjp_x,
          lambda g, ans, x, y: ub(g * ans * _safe_log(x), y))
 defufunc(np.square, lambda g, ans, x: g * 2 * x)
 defufunc(np.reciprocal, lambda g, ans, x: -g * ans * ans)

@@ -11,7 +11,7 @@ broadcasting does the spreading::
 """
 import numpy as np
 
-from ..autodiff.tracer import FUNCTIONS, REDUCERS, primitive
+from ..autodiff.tracer import FUNCTIONS, REDUCERS, apply, primitive, unary
 
 
 def _axes(ndim, axis):
@@ -40,7 +40,7 @@ def _count(x, axis):
 
 def _spread(g, x, axis, keepdims):
     """`g` repeated over the reduced axes: a fresh array shaped like `x`."""
-    return _expand(g, x, axis, keepdims) * np.ones(x.shape, dtype=x.dtype)
+    return _fill(_expand(g, x, axis, keepdims), x)
 
 
 def _winners(ans, x, axis, keepdims):
@@ -62,19 +62,31 @@ def _prod_others(x, ans, axis, keepdims):
                     np.where((nzeros == 1) & zero, nonzero_prod, 0.0))
 
 
-SUM = primitive(lambda x, axis=None, keepdims=False: np.sum(x, axis=axis, keepdims=keepdims),
+def _fill(g, x):
+    """`g` (a scalar) repeated into an array shaped like `x`."""
+    if type(g) is np.ndarray:  # first order: fill directly (a nested g takes the traced route)
+        out = np.empty(x.shape, dtype=np.result_type(g, x))
+        out[...] = g
+        return out
+    return g * np.ones(x.shape, dtype=x.dtype)
+
+
+SUM_ALL = primitive(lambda x: np.add.reduce(x, axis=None), "numpy.sum").defvjp(
+    lambda g, ans, x: _fill(g, x))
+SUM = primitive(lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 "numpy.sum").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                     _spread(g, x, axis, keepdims))
-MEAN = primitive(lambda x, axis=None, keepdims=False: np.mean(x, axis=axis, keepdims=keepdims),
+MEAN = primitive(lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims)
+                 / _count(x, axis),
                  "numpy.mean").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                       _spread(g, x, axis, keepdims) / _count(x, axis))
-MAX = primitive(lambda x, axis=None, keepdims=False: np.max(x, axis=axis, keepdims=keepdims),
+MAX = primitive(lambda x, axis=None, keepdims=False: np.maximum.reduce(x, axis=axis, keepdims=keepdims),
                 "numpy.max").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                     _expand(g, x, axis, keepdims) * _winners(ans, x, axis, keepdims))
-MIN = primitive(lambda x, axis=None, keepdims=False: np.min(x, axis=axis, keepdims=keepdims),
+MIN = primitive(lambda x, axis=None, keepdims=False: np.minimum.reduce(x, axis=axis, keepdims=keepdims),
                 "numpy.min").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                     _expand(g, x, axis, keepdims) * _winners(ans, x, axis, keepdims))
-PROD = primitive(lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keepdims=keepdims),
+PROD = primitive(lambda x, axis=None, keepdims=False: np.multiply.reduce(x, axis=axis, keepdims=keepdims),
                  "numpy.prod").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                       _expand(g, x, axis, keepdims) * _prod_others(x, ans, axis, keepdims))
 
@@ -82,12 +94,14 @@ PROD = primitive(lambda x, axis=None, keepdims=False: np.prod(x, axis=axis, keep
 def _reducer(prim, name):
     def reduce(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
                where=np._NoValue, **unused):
-        if initial is not np._NoValue or where not in (np._NoValue, True):
+        if initial is not np._NoValue or where is not np._NoValue and where is not True:
             raise TypeError(f"fluxlite traces numpy.{name} without `initial=` or `where=`; "
                             f"mask with np.where(mask, x, 0) before reducing instead.")
-        if isinstance(axis, list):
+        if axis is None and not keepdims and prim is SUM:
+            return unary(SUM_ALL, a)  # the usual loss reduction, on the fast path
+        if type(axis) is list:
             axis = tuple(axis)
-        return prim(a, axis=axis, keepdims=bool(keepdims))
+        return apply(prim, a, axis=axis, keepdims=keepdims)
     reduce.__name__ = name
     return reduce
 
