@@ -446,7 +446,7 @@ class Parallel(Layer):
     (2,)
     """
 
-    def __init__(self, connection, *layers, **named):
+    def __init__(self, connection, /, *layers, **named):
         if layers and named:
             raise TypeError("Parallel takes either positional layers or named layers, not both.")
         self.connection = _check_layer(connection, "Parallel")
@@ -594,7 +594,10 @@ class Bilinear(Layer):
                                     f"shapes {np.shape(x)} and {np.shape(y)}.")
         check_ndim(self, x, (1, 2), "a vector or a features × N matrix")
         sub = "oij,i,j->o" if np.ndim(x) == 1 else "oij,is,js->os"
-        z = np.einsum(sub, self.weight, x, y)
+        W = self.weight
+        if type(W) is Param:  # not being differentiated: a constant, passed as a plain array so
+            W = W.view(np.ndarray)  # that NumPy dispatches einsum to the traced inputs
+        z = np.einsum(sub, W, x, y)
         if self.bias is not False:
             z = z + (self.bias if np.ndim(z) == 1 else np.reshape(self.bias, (-1, 1)))
         return z if self.σ is identity else self.σ(z)

@@ -35,6 +35,12 @@ def _check_active(active, who):
     return active
 
 
+def _number(v):
+    """A plain Python number. (An explicit gradient with respect to a model traces the numbers
+    inside it as well, so a layer's settings may arrive as 0-dimensional traced arrays.)"""
+    return float(untrace(v))
+
+
 def _active_str(layer):
     return "" if layer.active is None else f", active={layer.active}"
 
@@ -75,21 +81,22 @@ class Dropout(Layer):
     def _mask_shape(self, shape):
         if self.dims is None:
             return shape
-        dims = (self.dims,) if isinstance(self.dims, numbers.Integral) else tuple(self.dims)
-        keep = {d % len(shape) for d in dims}
+        dims = (self.dims,) if np.ndim(self.dims) == 0 else tuple(self.dims)
+        keep = {int(d) % len(shape) for d in dims}
         return tuple(n if i in keep else 1 for i, n in enumerate(shape))
 
     def __call__(self, x):
-        if not _is_active(self) or self.p == 0:
+        p = _number(self.p)
+        if not _is_active(self) or p == 0:
             return x
         dtype = getattr(x, "dtype", np.dtype(np.float64))
         if dtype.kind != "f":
             dtype = np.dtype(np.float64)
-        if self.p == 1:
+        if p == 1:
             return x * np.zeros((), dtype)
         gen = self.rng if self.rng is not None else _global_rng()
-        keep = gen.random(self._mask_shape(np.shape(x))) > self.p
-        mask = keep.astype(dtype) * dtype.type(1 / (1 - self.p))
+        keep = gen.random(self._mask_shape(np.shape(x))) > p
+        mask = keep.astype(dtype) * dtype.type(1 / (1 - p))
         return x * mask
 
     def _show(self):
@@ -126,11 +133,11 @@ class AlphaDropout(Layer):
         self.active = active
 
     def __call__(self, x):
-        if not _is_active(self) or self.p == 0:
+        p, a = _number(self.p), self._ALPHA
+        if not _is_active(self) or p == 0:
             return x
-        if self.p == 1:
+        if p == 1:
             return x * 0
-        p, a = self.p, self._ALPHA
         A = 1 / np.sqrt((1 - p) * (1 + p * a * a))
         B = -A * a * p
         gen = self.rng if self.rng is not None else _global_rng()
@@ -182,11 +189,12 @@ class LayerNorm(Layer):
         self.ϵ = eps if ϵ is None else ϵ
 
     def __call__(self, x):
-        for ax, n in enumerate(self.size):
+        size = tuple(int(n) for n in self.size)
+        for ax, n in enumerate(size):
             check_size(self, x, n, axis=ax, what="entries",
-                       hint=f"LayerNorm{self.size} normalises the first {len(self.size)} axes of its "
-                            f"input, which must have sizes {self.size}.")
-        axes = tuple(range(len(self.size)))
+                       hint=f"LayerNorm{size} normalises the first {len(size)} axes of its "
+                            f"input, which must have sizes {size}.")
+        axes = tuple(range(len(size)))
         μ = np.mean(x, axis=axes, keepdims=True)
         d = x - μ
         σ2 = np.mean(d * d, axis=axes, keepdims=True)
@@ -196,7 +204,7 @@ class LayerNorm(Layer):
         return y if self.λ is identity else self.λ(y)
 
     def _show(self):
-        return (f"LayerNorm({', '.join(map(str, self.size))}{act_suffix(self.λ)}"
+        return (f"LayerNorm({', '.join(str(int(n)) for n in self.size)}{act_suffix(self.λ)}"
                 + ("" if self.affine else ", affine=false") + ")")
 
 
@@ -259,14 +267,14 @@ class BatchNorm(Layer):
         if np.ndim(x) < 2:
             raise shape_error(self, f"normalises over a batch, but got an input of shape "
                                     f"{np.shape(x)}.",
-                              f"Give it a {self.chs} × N array (or W×H×{self.chs}×N images); "
+                              f"Give it a {int(self.chs)} × N array (or W×H×{int(self.chs)}×N images); "
                               f"a single sample x becomes a batch of one with x[..., None].")
-        check_size(self, x, self.chs, axis=-2, what="channels",
+        check_size(self, x, int(self.chs), axis=-2, what="channels",
                    hint="BatchNorm's channels are on the second-to-last axis: features of a "
                         "features × N batch, C of W×H×C×N images.")
         nd = np.ndim(x)
         axes = tuple(i for i in range(nd) if i != nd - 2)
-        shape = tuple(self.chs if i == nd - 2 else 1 for i in range(nd))
+        shape = tuple(int(self.chs) if i == nd - 2 else 1 for i in range(nd))
         if not _is_active(self) and self.track_stats:
             μ = np.reshape(self.μ, shape)
             σ2 = np.reshape(self.σ2, shape)
@@ -283,13 +291,16 @@ class BatchNorm(Layer):
     def _track(self, xshape, axes, μ, σ2):
         """Update the running statistics (no gradient flows through them)."""
         m = int(np.prod([xshape[a] for a in axes]))
-        mtm = self.momentum
+        mtm = _number(self.momentum)
         corr = m / (m - 1) if m > 1 else 1.0
-        self.μ[...] = (1 - mtm) * self.μ + mtm * np.ravel(μ)
-        self.σ2[...] = (1 - mtm) * self.σ2 + mtm * corr * np.ravel(σ2)
+        # Written into the arrays' memory: inside an explicit gradient the layer may be a traced
+        # copy whose μ and σ2 are traced views of the same memory, as Flux mutates its own fields.
+        run_μ, run_σ2 = untrace(self.μ), untrace(self.σ2)
+        run_μ[...] = (1 - mtm) * run_μ + mtm * np.ravel(μ)
+        run_σ2[...] = (1 - mtm) * run_σ2 + mtm * corr * np.ravel(σ2)
 
     def _show(self):
-        return (f"BatchNorm({self.chs}{act_suffix(self.λ)}"
+        return (f"BatchNorm({int(self.chs)}{act_suffix(self.λ)}"
                 + ("" if self.affine else ", affine=false") + _active_str(self) + ")")
 
 
