@@ -13,6 +13,9 @@ from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, log
                           softsign, swish, tanh, σ)
 
 from . import datasets
+from .optimise import (ADAM, AMSGrad, AdaBelief, AdaDelta, AdaGrad, AdaMax, Adam, AdamW, ClipGrad,
+                       ClipNorm, ClipValue, Descent, Leaf, Momentum, NAdam, Nesterov, OAdam,
+                       OptimiserChain, RMSProp, WeightDecay, adjust_, freeze_, setup, thaw_, update_)
 from .data import DataLoader, onecold, onehot, onehotbatch
 
 __version__ = "0.1.0"
@@ -22,6 +25,10 @@ __all__ = [
     "gradient", "withgradient", "within_gradient", "params", "Params", "Grads", "WithGradient",
     "Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng",
     "TracingError", "NoGradientRule", "InPlaceError",
+    # optimisers
+    "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "ADAM", "AdaMax", "AdaGrad", "AdaDelta",
+    "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay", "ClipValue", "ClipGrad",
+    "ClipNorm", "OptimiserChain", "Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_",
     # data
     "DataLoader", "onehot", "onehotbatch", "onecold", "datasets",
     # activations

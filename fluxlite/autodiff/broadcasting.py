@@ -40,8 +40,10 @@ def unbroadcast(g, x):
     >>> float(unbroadcast(g, 5.0))
     24.0
     """
-    gshape = getattr(g, "shape", ())
-    shape = getattr(x, "shape", ())
+    try:
+        gshape, shape = g.shape, x.shape
+    except AttributeError:  # a Python number on either side
+        gshape, shape = np.shape(g), np.shape(x)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)

@@ -532,11 +532,10 @@ def backward(tape, out_i, seed):
         vjps = prim.vjps
         for k, j in parents:
             vjp = vjps[k]
-            if vjp is None:
-                continue
-            gk = vjp(g, ans, *vals, **kwargs)
-            old = grads[j]
-            grads[j] = gk if old is None else old + gk
+            if vjp is not None:
+                gk = vjp(g, ans, *vals, **kwargs)
+                old = grads[j]
+                grads[j] = gk if old is None else old + gk
         grads[i] = None
     return grads
 

@@ -71,7 +71,7 @@ def _fill(g, x):
     return g * np.ones(x.shape, dtype=x.dtype)
 
 
-SUM_ALL = primitive(lambda x: np.add.reduce(x, axis=None), "numpy.sum").defvjp(
+SUM_ALL = primitive(lambda x: np.add.reduce(x, axis=None, keepdims=True).reshape(()), "numpy.sum").defvjp(
     lambda g, ans, x: _fill(g, x))
 SUM = primitive(lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 "numpy.sum").defvjp(lambda g, ans, x, axis=None, keepdims=False:
@@ -97,13 +97,17 @@ def _reducer(prim, name):
         if initial is not np._NoValue or where is not np._NoValue and where is not True:
             raise TypeError(f"fluxlite traces numpy.{name} without `initial=` or `where=`; "
                             f"mask with np.where(mask, x, 0) before reducing instead.")
-        if axis is None and not keepdims and prim is SUM:
-            return unary(SUM_ALL, a)  # the usual loss reduction, on the fast path
         if type(axis) is list:
             axis = tuple(axis)
         return apply(prim, a, axis=axis, keepdims=keepdims)
     reduce.__name__ = name
     return reduce
+
+
+def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
+    if axis is None and not keepdims and out is None and not kw:
+        return unary(SUM_ALL, a)  # the usual loss reduction, on the fast path
+    return _reduce_sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
 
 
 for _fn, _prim, _ufunc in [(np.sum, SUM, np.add), (np.mean, MEAN, None), (np.max, MAX, np.maximum),
@@ -112,6 +116,8 @@ for _fn, _prim, _ufunc in [(np.sum, SUM, np.add), (np.mean, MEAN, None), (np.max
     FUNCTIONS[_fn] = _reducer(_prim, _fn.__name__)
     if _ufunc is not None:
         REDUCERS[_ufunc] = FUNCTIONS[_fn]
+_reduce_sum = FUNCTIONS[np.sum]
+FUNCTIONS[np.sum] = _sum
 
 
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
