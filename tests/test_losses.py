@@ -244,6 +244,10 @@ def test_values_from_flux_docstrings():
         == pytest.approx(0.43989, rel=1e-5)
     assert float(L.logitbinarycrossentropy(np.array([2, -1, np.pi]), np.array([1.0, 0, 1]))) \
         == pytest.approx(0.160832, rel=1e-5)
+    ŷ = np.array([[0.268941, 0.5, 0.268941], [0.731059, 0.5, 0.731059]])
+    assert float(L.binary_focal_loss(ŷ, np.array([[0.0, 1, 0], [1, 0, 1]]))) == pytest.approx(0.0728675615927385)
+    ŷ = fl.softmax(np.arange(-7.0, 8.0).reshape(5, 3).T)
+    assert float(L.focal_loss(ŷ, np.eye(3)[:, [0, 1, 2, 1, 0]])) == pytest.approx(1.1277571935622628, rel=1e-5)
     p1, p2 = np.eye(2), np.full((2, 2), 0.5)
     assert float(L.kldivergence(p2, p1)) == pytest.approx(math.log(2))
     assert float(L.kldivergence(p2, p2, eps=0)) == pytest.approx(0.0, abs=1e-15)
