@@ -1,0 +1,480 @@
+"""Using rules to change parameters: `update_`, `setup`, `Leaf`, `adjust_`, `freeze_`, `thaw_`.
+
+Two styles, as in Flux:
+
+* **implicit** (the tutorial's): ``fl.update_(opt, p, g)`` changes array ``p`` in place by
+  ``p -= step``. The rule ``opt`` keeps each array's state (momentum, averages) itself,
+  keyed by the array's identity, so one optimiser can train ``W`` and ``b`` side by side.
+  ``fl.update_(opt, ps, grads)`` does it for every array of a `Params`.
+* **explicit** (modern Flux): ``state = fl.setup(rule, model)`` builds a *state tree* that
+  mirrors the model, with a `Leaf` (rule + state) for each trainable array; then
+  ``fl.update_(state, model, grads)`` walks the model, the state tree and the gradient
+  from ``fl.gradient(lambda m: loss(m, x, y), model)[0]`` together and changes the model's
+  arrays in place.
+
+Both call the rule's ``apply(state, x, dx) -> (state, step)`` and subtract the step, so they
+produce the same numbers.
+"""
+import functools
+import weakref
+
+import numpy as np
+
+from .. import functors
+from ..autodiff import Params
+from .rules import AbstractRule, _julia
+
+__all__ = ["Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_"]
+
+
+class Leaf:
+    """The optimiser state of one array in a state tree: its rule, its state, and a frozen flag.
+
+    `setup` puts one `Leaf` wherever the model has a trainable array. It prints as
+    Optimisers.jl's ``Leaf`` does, with small state arrays written out and larger ones summarised.
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import setup, Momentum
+    >>> setup(Momentum(), {"W": np.ones(3), "act": np.tanh})
+    {'W': Leaf(Momentum(0.01, 0.9), [0.0, 0.0, 0.0]), 'act': None}
+    """
+
+    __slots__ = ("rule", "state", "frozen")
+
+    def __init__(self, rule, state, frozen=False):
+        self.rule, self.state, self.frozen = rule, state, frozen
+
+    def __repr__(self):
+        frozen = ", frozen = true" if self.frozen else ""
+        return f"Leaf({self.rule._show(True)}, {_julia(self.state, True)}{frozen})"
+
+
+# --------------------------------------------------------------------------- implicit style
+
+def _forget(store_ref, key, ref):
+    """Weakref callback: the array died, so drop its state (unless a newer entry took the id)."""
+    store = store_ref()
+    if store is not None:
+        entry = store.get(key)
+        if entry is not None and entry[0] is ref:
+            del store[key]
+
+
+def _state_of(opt, x):
+    """The implicit-style state of array `x` under rule `opt`, created on first use."""
+    store = opt._implicit
+    key = id(x)
+    entry = store.get(key)
+    if entry is None or entry[0]() is not x:  # new array (or an id reused by a new array)
+        if x.dtype.kind != "f":
+            raise TypeError(_NOT_FLOAT.format(dtype=x.dtype))
+        ref = weakref.ref(x, functools.partial(_forget, weakref.ref(store), key))
+        entry = store[key] = [ref, opt.init(x)]
+    return entry
+
+
+_NOT_FLOAT = ("update_ can only change arrays of floating-point numbers, but got an array of "
+              "{dtype}. Make the parameter a float array, e.g. W = fl.param(W) or W.astype(float).")
+
+
+def _subtract(x, step):
+    """``x -= step`` in place, on the plain-ndarray view of `x` (skips subclass wrapping)."""
+    try:
+        if type(x) is np.ndarray:
+            np.subtract(x, step, out=x)
+        else:
+            view = np.ndarray.view(x, np.ndarray)
+            np.subtract(view, step, out=view)
+    except TypeError:
+        if x.dtype.kind != "f":
+            raise TypeError(_NOT_FLOAT.format(dtype=x.dtype)) from None
+        raise
+
+
+def _as_gradient(g, x, path):
+    if isinstance(g, np.ndarray):
+        return g
+    if isinstance(g, (int, float, np.number)) and not isinstance(g, bool) and x.ndim == 0:
+        return np.asarray(g, dtype=x.dtype)
+    where = f" at {path}" if path is not None else ""
+    raise TypeError(f"update_: the gradient{where} should be an array of shape {x.shape} "
+                    f"(like the parameter), but got {_kind(g)}.")
+
+
+def _shape_message(x, g, path):
+    where = f" at {path}" if path else ""
+    return (f"update_: the gradient{where} has shape {g.shape}, but the parameter has shape "
+            f"{x.shape}. They must match exactly (no broadcasting); check that the gradient "
+            f"belongs to this parameter.")
+
+
+def _kind(v):
+    if isinstance(v, np.ndarray):
+        return f"an array of shape {v.shape}"
+    if isinstance(v, dict):
+        return f"a dict with keys {list(v)[:6]}"
+    if isinstance(v, (list, tuple)):
+        return f"a {type(v).__name__} of length {len(v)}"
+    if v is None:
+        return "None"
+    return f"a {type(v).__name__}"
+
+
+# --------------------------------------------------------------------------- explicit style
+
+def setup(rule, model):
+    """The state tree for training `model` with `rule`: Flux's ``Flux.setup(rule, model)``.
+
+    The tree mirrors the model the way `fluxlite.gradient` mirrors it: an object (a layer)
+    becomes a ``dict`` of its trainable attributes (``_trainable``), dicts, lists and tuples
+    stay dicts, lists and tuples, each floating-point array becomes a `Leaf` holding ``rule``
+    and ``rule.init(array)``, and anything else (functions, numbers, integer arrays) becomes
+    None. An array that appears twice in the model gets one `Leaf`, used once per update.
+    Every `Leaf` shares the same ``rule`` object, so ``rule.eta = 0.01`` changes them all.
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import setup, Adam
+    >>> model = {"W": np.zeros((1, 2), np.float32), "b": np.zeros(1), "act": np.tanh}
+    >>> setup(Adam(), model)
+    {'W': Leaf(Adam(0.001, (0.9, 0.999), 1.0e-8), (Float32[0.0 0.0], Float32[0.0 0.0], (0.9, 0.999))), 'b': Leaf(Adam(0.001, (0.9, 0.999), 1.0e-8), ([0.0], [0.0], (0.9, 0.999))), 'act': None}
+    """
+    if not isinstance(rule, AbstractRule):
+        if isinstance(rule, type) and issubclass(rule, AbstractRule):
+            raise TypeError(f"setup needs a rule, not the class {rule.__name__}: "
+                            f"write fl.setup(fl.{rule.__name__}(), model).")
+        if isinstance(model, AbstractRule):
+            raise TypeError("setup takes the rule first, then the model: "
+                            "state = fl.setup(rule, model).")
+        raise TypeError(f"setup needs an optimisation rule such as fl.Adam(0.01) first, but got "
+                        f"{_kind(rule)}. Write state = fl.setup(fl.Adam(0.01), model).")
+    leaves = {}   # id(array) -> its Leaf, so a shared array gets one Leaf
+    active = set()  # ids of the containers being built (guards against cycles)
+
+    def build(x):
+        if isinstance(x, np.ndarray):
+            if x.dtype.kind != "f":
+                return None
+            leaf = leaves.get(id(x))
+            if leaf is None:
+                leaf = leaves[id(x)] = Leaf(rule, rule.init(x))
+            return leaf
+        kids = functors.trainable_children(x)
+        if kids is None or id(x) in active:
+            return None
+        active.add(id(x))
+        try:
+            built = [(k, build(c)) for k, c in kids]
+        finally:
+            active.discard(id(x))
+        if isinstance(x, list):
+            return [v for _, v in built]
+        if isinstance(x, tuple):
+            return tuple(v for _, v in built)
+        return dict(built)
+
+    return build(model)
+
+
+def update_(opt, model, grads):
+    """Change parameters in place by one optimiser step: Flux's ``update!``.
+
+    * ``update_(rule, p, g)``: implicit style, for one array ``p`` and its gradient ``g``;
+      ``p -= step`` where the rule turns ``g`` into ``step``. The rule keeps ``p``'s state
+      (keyed by the array itself, forgotten when the array is deleted). ``g=None`` does
+      nothing. Returns ``p``.
+    * ``update_(rule, ps, grads)``: the same for every array of a `Params`, with the
+      `Grads` from ``fl.gradient(lambda: loss(x, y), ps)``. Returns None.
+    * ``update_(state, model, grads)``: explicit style, with ``state = fl.setup(rule, model)``
+      and ``grads = fl.gradient(lambda m: loss(m, x, y), model)[0]``. Changes the model's
+      arrays in place and returns ``(state, model)``. None anywhere in ``grads`` means no
+      gradient there. If the three trees do not line up, nothing is changed and the error
+      names the place, e.g. ``layers[1].weight``.
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import Descent, setup, update_
+    >>> W = np.array([1.0, 2.0])
+    >>> _ = update_(Descent(0.1), W, np.array([1.0, 1.0]))   # implicit
+    >>> W
+    array([0.9, 1.9])
+    >>> model = {"W": np.array([1.0, 2.0]), "act": np.tanh}
+    >>> state = setup(Descent(0.1), model)
+    >>> state, model = update_(state, model, {"W": np.array([1.0, 1.0]), "act": None})
+    >>> model["W"]
+    array([0.9, 1.9])
+    """
+    if isinstance(opt, AbstractRule):
+        if isinstance(model, np.ndarray):  # the hot path of the tutorial, kept flat for speed
+            x, g = model, grads
+            if type(g) is not np.ndarray:
+                if g is None:
+                    return x
+                g = _as_gradient(g, x, None)
+            if g.shape != x.shape:
+                raise ValueError(_shape_message(x, g, None))
+            if opt._stateless:
+                step = opt.apply(None, x, g)[1]
+            else:
+                entry = _state_of(opt, x)
+                entry[1], step = opt.apply(entry[1], x, g)
+            out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)
+            try:
+                np.subtract(out, step, out=out)
+            except TypeError:
+                _subtract(x, step)  # says what is wrong
+            return x
+        if type(model) is Params:
+            if grads is None:
+                return None
+            for p in model:
+                update_(opt, p, grads[p])
+            return None
+        raise TypeError(
+            f"update_({type(opt).__name__}(...), x, g) is the implicit style and needs x to be an "
+            f"array (or fl.params(...)), but got {_kind(model)}. To train a whole model, make a "
+            f"state tree first:\n    state = fl.setup(rule, model)\n"
+            f"    fl.update_(state, model, grads)")
+    if isinstance(opt, type) and issubclass(opt, AbstractRule):
+        raise TypeError(f"update_ needs a rule, not the class {opt.__name__}: "
+                        f"write fl.{opt.__name__}() with brackets.")
+    if not _is_state_tree(opt):
+        if _is_state_tree(model) and model is not None:
+            raise TypeError("update_ takes the optimiser state first: "
+                            "fl.update_(state, model, grads).")
+        raise TypeError(f"update_ needs a rule (implicit style) or the state tree from fl.setup "
+                        f"(explicit style) first, but got {_kind(opt)}.")
+    if (type(grads) is tuple and len(grads) == 1 and type(model) is not tuple
+            and not isinstance(model, np.ndarray)):
+        raise TypeError("update_ got a 1-tuple of gradients: fl.gradient returns one gradient per "
+                        "argument, so take the model's with [0]:\n"
+                        "    grads = fl.gradient(lambda m: loss(m, x, y), model)[0]")
+    todo = []
+    if opt is not None and grads is not None:
+        _collect(opt, model, grads, None, todo)
+    if len({id(x) for _, x, _ in todo}) != len(todo):
+        todo = _merge_shared(todo)
+    for leaf, x, g in todo:
+        if leaf.frozen:
+            continue
+        leaf.state, step = leaf.rule.apply(leaf.state, x, g)
+        _subtract(x, step)
+    return opt, model
+
+
+def _is_state_tree(t):
+    return t is None or type(t) in (Leaf, dict, list, tuple)
+
+
+def _path(path):
+    """Format a lazy path ``(parent, key, container)`` as ``layers[1].weight`` ("" at the top)."""
+    if path is None:
+        return ""
+    parent, key, obj = path
+    head = _path(parent)
+    if isinstance(obj, (list, tuple)):
+        return f"{head}[{key}]"
+    if isinstance(obj, dict):
+        return f"{head}[{key!r}]"
+    return f"{head}.{key}" if head else str(key)
+
+
+def _where(path):
+    text = _path(path)
+    return f"at {text}" if text else "at the top level"
+
+
+_CHANGED = "The model changed after fl.setup; make a new state with fl.setup(rule, model)."
+
+
+def _collect(st, x, g, path, out):
+    """Walk state tree, model and gradient together; list the ``(leaf, array, gradient)`` to update.
+
+    `path` is built lazily as nested tuples and only formatted for an error message."""
+    if type(st) is Leaf:
+        if not isinstance(x, np.ndarray):
+            raise ValueError(f"update_: the state tree has a Leaf {_where(path)}, but the model has "
+                             f"{_kind(x)} there. {_CHANGED}")
+        if type(g) is not np.ndarray:
+            g = _as_gradient(g, x, _path(path) or "the top level")
+        if g.shape != x.shape:
+            raise ValueError(_shape_message(x, g, _path(path)))
+        out.append((st, x, g))
+        return
+    if type(st) is dict:
+        fields = x if isinstance(x, dict) else getattr(x, "__dict__", None)
+        if fields is None:
+            raise ValueError(f"update_: the state tree has a dict {_where(path)}, but the model has "
+                             f"{_kind(x)} there. {_CHANGED}")
+        if not isinstance(g, dict):
+            raise TypeError(f"update_: {_where(path)} the model has {_describe(x)}, so its gradient "
+                            f"should be a dict of {'entries' if fields is x else 'attribute'} -> "
+                            f"gradient (as fl.gradient returns), but got {_kind(g)}.")
+        for k in g:
+            if k not in fields:
+                raise KeyError(f"update_: the gradient {_where(path)} has an entry {k!r}, but the "
+                               f"model has no such {'key' if fields is x else 'attribute'} there "
+                               f"({_describe(x)}).")
+        for k, s in st.items():
+            if s is None:
+                continue
+            gk = g.get(k)
+            if gk is None:
+                continue
+            if k not in fields:
+                raise ValueError(f"update_: the state tree has an entry {k!r} {_where(path)}, but "
+                                 f"the model ({_describe(x)}) has none. {_CHANGED}")
+            _collect(s, fields[k], gk, (path, k, x), out)
+        return
+    # a list or tuple of states
+    if not isinstance(x, (list, tuple)) or len(x) != len(st):
+        raise ValueError(f"update_: the state tree has a {type(st).__name__} of {len(st)} entries "
+                         f"{_where(path)}, but the model has {_kind(x)} there. {_CHANGED}")
+    if not isinstance(g, (list, tuple)) or len(g) != len(st):
+        raise TypeError(f"update_: {_where(path)} the model has a {type(x).__name__} of {len(x)} "
+                        f"entries, so its gradient should be a list or tuple of {len(x)} "
+                        f"gradients (or None), but got {_kind(g)}.")
+    for i, s in enumerate(st):
+        if s is not None:
+            gi = g[i]
+            if gi is not None:
+                _collect(s, x[i], gi, (path, i, x), out)
+
+
+def _describe(x):
+    if isinstance(x, dict):
+        return f"a dict with keys {list(x)[:6]}"
+    return f"a {type(x).__name__}"
+
+
+def _merge_shared(todo):
+    """An array that appears in several places of the model (tied weights) gets one step,
+    with the gradients of all its places added up, as Optimisers.jl does."""
+    merged = {}
+    for leaf, x, g in todo:
+        k = id(x)
+        if k in merged:
+            leaf0, _, g0 = merged[k]
+            merged[k] = (leaf0, x, g0 + g)
+        else:
+            merged[k] = (leaf, x, g)
+    return list(merged.values())
+
+
+# --------------------------------------------------------------------------- adjusting and freezing
+
+def adjust_(tree, eta=None, **hyperparameters):
+    """Change hyperparameters in the middle of training, keeping the optimiser state: ``adjust!``.
+
+    ``adjust_(tree, 0.01)`` sets the learning rate ``eta`` of every rule in `tree` (a state tree
+    from `setup`, or a part of one); keywords change other hyperparameters, e.g.
+    ``adjust_(tree, beta=(0.8, 0.99))``. As in Optimisers.jl the `Leaf` objects get new rule
+    objects (the rule you passed to `setup` is left alone), so adjusting ``state["layers"][0]``
+    changes only that layer. Rules without a given hyperparameter (``AdaDelta`` has no
+    ``eta``) are skipped; it is an error if no rule in `tree` has it.
+
+    Given a rule instead of a tree, ``adjust_(opt, 0.01)`` changes that rule in place
+    (the same as ``opt.eta = 0.01``), which is what implicit-style training wants.
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import setup, adjust_, Adam
+    >>> state = setup(Adam(), {"W": np.zeros(2)})
+    >>> adjust_(state, 0.1)
+    >>> state["W"].rule
+    Adam(0.1, (0.9, 0.999), 1.0e-8)
+    >>> adjust_(state, beta=(0.8, 0.99))
+    >>> state["W"].rule
+    Adam(0.1, (0.8, 0.99), 1.0e-8)
+    """
+    changes = dict(hyperparameters)
+    if eta is not None:
+        changes["eta"] = eta
+    if not changes:
+        raise TypeError("adjust_ needs something to change: a learning rate, adjust_(tree, 0.01), "
+                        "or keywords such as adjust_(tree, beta=(0.9, 0.99)).")
+    found = set()
+    if isinstance(tree, AbstractRule):
+        _set(tree, changes, found)
+    else:
+        memo = {}
+
+        def visit(leaf):
+            new = memo.get(id(leaf.rule))
+            if new is None:
+                new = leaf.rule._copy()
+                _set(new, changes, found)
+                memo[id(leaf.rule)] = new
+            leaf.rule = new
+
+        _leaves(tree, visit, "adjust_")
+        if not memo:
+            raise ValueError("adjust_ found no Leaf in this state tree: nothing to adjust.")
+    missing = set(changes) - found
+    if missing:
+        raise AttributeError(f"adjust_: no rule in this tree has the hyperparameter"
+                             f"{'s' if len(missing) > 1 else ''} {', '.join(sorted(missing))}.")
+
+
+def _set(rule, changes, found):
+    """Set the hyperparameters a rule (or the rules in a chain) has; note which were found."""
+    if type(rule)._fields == ("opts",):
+        for o in rule.opts:
+            _set(o, changes, found)
+        return
+    for name, value in changes.items():
+        if name in type(rule)._fields:
+            setattr(rule, name, value)
+            found.add(name)
+
+
+def _leaves(tree, f, caller):
+    """Call `f` on every Leaf of a state tree; refuse a model passed by mistake."""
+    if tree is None:
+        return
+    if type(tree) is Leaf:
+        f(tree)
+    elif type(tree) is dict:
+        for v in tree.values():
+            _leaves(v, f, caller)
+    elif type(tree) in (list, tuple):
+        for v in tree:
+            _leaves(v, f, caller)
+    else:
+        raise TypeError(f"{caller} acts on the state tree from fl.setup, not on the model or its "
+                        f"arrays; got {_kind(tree)}. Write state = fl.setup(rule, model), then "
+                        f"{caller}(state).")
+
+
+def freeze_(tree):
+    """Stop `update_` from changing the arrays under `tree` (part of a state tree): ``freeze!``.
+
+    Their optimiser state is kept, and `thaw_` undoes it. To freeze the first layer of a
+    ``Chain``, freeze its part of the state tree: ``freeze_(state["layers"][0])``.
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import setup, update_, freeze_, thaw_, Descent
+    >>> model = {"a": np.ones(1), "b": np.ones(1)}
+    >>> state = setup(Descent(0.5), model)
+    >>> freeze_(state["a"])
+    >>> state, model = update_(state, model, {"a": np.ones(1), "b": np.ones(1)})
+    >>> model
+    {'a': array([1.]), 'b': array([0.5])}
+    >>> state["a"]
+    Leaf(Descent(0.5), nothing, frozen = true)
+    """
+    def freeze(leaf):
+        leaf.frozen = True
+    _leaves(tree, freeze, "freeze_")
+
+
+def thaw_(tree):
+    """Undo `freeze_`: every `Leaf` under `tree` is updated again (``thaw!``).
+
+    >>> import numpy as np
+    >>> from fluxlite.optimise import setup, freeze_, thaw_, Descent
+    >>> state = setup(Descent(), [np.ones(2)])
+    >>> freeze_(state); thaw_(state)
+    >>> state
+    [Leaf(Descent(0.1), nothing)]
+    """
+    def thaw(leaf):
+        leaf.frozen = False
+    _leaves(tree, thaw, "thaw_")
