@@ -13,6 +13,10 @@ from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, log
                           softsign, swish, tanh, σ)
 
 from . import datasets
+from .losses import (binary_focal_loss, binarycrossentropy, crossentropy, focal_loss, huber_loss,
+                     kldivergence, logitbinarycrossentropy, logitcrossentropy, mae, mse, msle)
+from .optimise.train import epochs, skip, stop, throttle, train_
+from .serialization import destructure, loadmodel_, save, state
 from .optimise import (ADAM, AMSGrad, AdaBelief, AdaDelta, AdaGrad, AdaMax, Adam, AdamW, ClipGrad,
                        ClipNorm, ClipValue, Descent, Leaf, Momentum, NAdam, Nesterov, OAdam,
                        OptimiserChain, RMSProp, WeightDecay, adjust_, freeze_, setup, thaw_, update_)
@@ -29,6 +33,11 @@ __all__ = [
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "ADAM", "AdaMax", "AdaGrad", "AdaDelta",
     "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay", "ClipValue", "ClipGrad",
     "ClipNorm", "OptimiserChain", "Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_",
+    # losses
+    "mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy", "binarycrossentropy",
+    "logitbinarycrossentropy", "kldivergence", "focal_loss", "binary_focal_loss",
+    # training and model state
+    "train_", "stop", "skip", "throttle", "epochs", "state", "loadmodel_", "save", "destructure",
     # data
     "DataLoader", "onehot", "onehotbatch", "onecold", "datasets",
     # activations

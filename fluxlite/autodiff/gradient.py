@@ -337,6 +337,8 @@ def _track(x, tape, lifted):
     if isinstance(x, Param):
         _lift(x, tape, lifted)  # in place, so a model keeps its own arrays
         return x
+    if tape_of(x) is tape:
+        return x  # an array met earlier in the same argument (tied weights): traced already
     if live(x):
         val = x  # traced by an outer gradient: wrap it one level up (nested gradients)
     elif isinstance(x, np.ndarray) or isinstance(x, numbers.Number) and not isinstance(x, bool):
@@ -383,6 +385,9 @@ def _finish(g, like, seen):
 def _collect(traced, original, grads, seen):
     """Mirror the structure of `original`, putting each leaf's gradient in its place."""
     if type(traced) is Tracked:
+        if ("leaf", traced._i) in seen:
+            return None  # a tied array: its whole gradient went to the place it was first met
+        seen.add(("leaf", traced._i))
         g = _finish(grads[traced._i], original, seen)
         if isinstance(original, np.ndarray) or g is None or type(g) is Tracked:
             return g
