@@ -4,11 +4,14 @@
 * `checks`: shape errors that name the layer, the expected size and the size received;
 * `show`: Flux's REPL printing with parameter counts;
 * `basic`: Dense, Chain, SkipConnection, Parallel, Maxout, Bilinear, Embedding, Scale, f32/f64;
-* `normalise`: BatchNorm, Dropout, AlphaDropout, LayerNorm, trainmode_/testmode_.
+* `normalise`: BatchNorm, Dropout, AlphaDropout, LayerNorm, trainmode_/testmode_;
+* `conv`: Conv, CrossCor, ConvTranspose, SamePad, pooling layers and flatten.
 """
 from .basic import (Bilinear, Chain, Dense, Embedding, Maxout, Parallel, Scale, SkipConnection,
                     affine, f32, f64, identity, trainable, vcat)
 from .checks import LayerShapeError
+from .conv import (Conv, ConvTranspose, CrossCor, GlobalMaxPool, GlobalMeanPool, MaxPool, MeanPool,
+                   SamePad, flatten)
 from .init import (glorot_normal, glorot_uniform, identity_init, kaiming_normal, kaiming_uniform,
                    nfan, ones32, orthogonal, rand32, randn32, sparse_init, truncated_normal,
                    zeros32)
@@ -19,6 +22,9 @@ __all__ = [
     # basic
     "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding", "Scale",
     "identity", "vcat", "affine", "f32", "f64", "trainable",
+    # conv
+    "Conv", "CrossCor", "ConvTranspose", "SamePad", "MaxPool", "MeanPool", "GlobalMaxPool",
+    "GlobalMeanPool", "flatten",
     # normalise
     "BatchNorm", "Dropout", "AlphaDropout", "LayerNorm", "trainmode_", "testmode_",
     # initialisers
