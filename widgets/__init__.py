@@ -1,0 +1,28 @@
+"""Interactive widgets for the fluxlite lessons: a training dashboard and small lesson widgets.
+
+Everything here is built on fluxlite's public API, ipywidgets and matplotlib's object-oriented
+``Figure`` (never pyplot), so it runs in JupyterLab, Notebook 7, Voilà and on Binder.
+
+* `TrainingDashboard`: train a small network on a toy problem and watch it learn, TensorFlow
+  Playground style, with live loss curves, run history and "show the code";
+* `Dataset`: a train/test split to hand to the dashboard (your own data, e.g. the digits);
+* `LivePlot`: a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image``;
+* `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel.
+
+>>> from widgets import TrainingDashboard
+>>> dash = TrainingDashboard(dataset="xor", hidden=(4,), seed=1)
+>>> len(dash.train(2))
+2
+"""
+from .dashboard import Dataset, TrainingDashboard
+from .liveplot import LivePlot
+from .runners import AsyncioRunner, ThreadRunner, make_runner
+
+__all__ = [
+    # training dashboard (issue 4)
+    "TrainingDashboard", "Dataset", "LivePlot", "ThreadRunner", "AsyncioRunner", "make_runner",
+    # ------------------------------------------------------------------------------------------
+    # Lesson widgets (gradient explorer, linear-regression fit, optimizer race, layer builder)
+    # are written by another developer; the lead adds their imports above and their names here.
+    # ------------------------------------------------------------------------------------------
+]
