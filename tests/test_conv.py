@@ -374,8 +374,9 @@ def test_conv_init_receives_kernel_and_channel_sizes():
 
 
 def test_conv_from_weight_and_bias_arrays():
-    w, b = np.ones((3, 4, 5)), np.arange(5.0)
+    w, b = np.ones((3, 4, 5)), np.arange(5)
     c = Conv(w, b, fl.σ)
+    assert c.bias.dtype == np.float64 and isinstance(c.bias, fl.Param)   # the weight's precision
     assert repr(c) == "Conv((3,), 4 => 5, σ)  # 65 parameters"
     assert c.weight.dtype == np.float64
     assert c(np.zeros((100, 4, 2))).shape == (98, 5, 2)

@@ -201,6 +201,14 @@ def test_a_list_of_steps_gives_a_list_of_outputs():
         np.testing.assert_allclose(m(x), y)
 
 
+def test_a_list_of_numbers_is_one_input_vector_not_a_sequence():
+    m = f64(RNN(2, 3))
+    y = m([0.5, -1.0])
+    reset_(m)
+    np.testing.assert_allclose(y, m(np.array([0.5, -1.0])))
+    assert y.shape == (3,)
+
+
 def test_the_state_broadcasts_from_one_column_to_a_batch_and_refuses_a_different_batch():
     m = RNN(3, 4)
     assert m(np.ones(3, np.float32)).shape == (4,)              # state is 4 × 1

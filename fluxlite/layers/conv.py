@@ -115,12 +115,13 @@ def _as_param(a):
 
 
 def _make_bias(weight, bias, n, who):
-    """Flux's ``create_bias``: True gives zeros in the weight's precision, False none."""
+    """Flux's ``create_bias``: True gives zeros, False none, an array is copied; all in the
+    weight's precision."""
     if bias is True:
         return np.zeros(n, dtype=weight.dtype).view(Param)
     if bias is False or bias is None:
         return False
-    b = _as_param(bias)
+    b = np.array(bias, dtype=weight.dtype, copy=True).view(Param)   # in the weight's precision
     if b.shape != (n,):
         raise ValueError(f"{who}: the bias must have shape ({n},), one entry per output channel, "
                          f"but has shape {b.shape}")

@@ -275,7 +275,8 @@ class Recur(Layer):
 
     A whole sequence runs step by step, with the state carried along: an
     ``in × N × T`` array (time on the last axis, as in Flux 0.14) gives an
-    ``out × N × T`` array, and a list of steps gives the list of outputs.
+    ``out × N × T`` array, and a list of steps (arrays) gives the list of
+    outputs. A list of numbers is one input vector.
 
     >>> def accum(h, x):
     ...     return h + x, x
@@ -323,7 +324,9 @@ class Recur(Layer):
 
     def __call__(self, x):
         if isinstance(x, (list, tuple)):
-            return [self(step) for step in x]
+            if x and all(np.ndim(step) >= 1 for step in x):
+                return [self(step) for step in x]    # a sequence of steps
+            x = np.asarray(x)                         # a list of numbers is one vector
         if np.ndim(x) == 3:
             return self._sequence(x)
         h = self.state
