@@ -20,7 +20,7 @@ import types
 
 import numpy as np
 
-__all__ = ["children", "trainable_children", "fmap", "leaves", "isleaf"]
+__all__ = ["children", "trainable_children", "fmap", "leaves", "isleaf", "kind"]
 
 _OPAQUE = (types.FunctionType, types.BuiltinFunctionType, types.MethodType,
            types.ModuleType, type, np.ufunc, functools.partial)
@@ -36,6 +36,34 @@ def isleaf(x):
     return children(x) is None
 
 
+LEAF, DICT, SEQ, OBJ = "leaf", "dict", "seq", "obj"
+_KINDS = {}  # type -> one of the four kinds above, worked out once per type
+
+
+def kind(x):
+    """How `x` is walked: ``"leaf"``, ``"dict"``, ``"seq"`` (list or tuple) or ``"obj"`` (attributes).
+
+    >>> import numpy as np
+    >>> kind(np.ones(2)), kind({}), kind((1, 2)), kind(len)
+    ('leaf', 'dict', 'seq', 'leaf')
+    """
+    t = type(x)
+    k = _KINDS.get(t)
+    if k is None:
+        if issubclass(t, np.ndarray) or issubclass(t, _OPAQUE) or issubclass(t, (str, bytes)):
+            k = LEAF
+        elif issubclass(t, dict):
+            k = DICT
+        elif issubclass(t, (list, tuple)):
+            k = SEQ
+        elif getattr(t, "__dictoffset__", 0):  # instances carry a __dict__: a layer or a user class
+            k = OBJ
+        else:
+            k = LEAF
+        _KINDS[t] = k
+    return k
+
+
 def children(x):
     """The ``(key, child)`` pairs of a container, or None for a leaf.
 
@@ -47,18 +75,14 @@ def children(x):
     >>> children(np.ones(2)) is None
     True
     """
-    if isinstance(x, np.ndarray):
+    k = _KINDS.get(type(x)) or kind(x)
+    if k is LEAF:
         return None
-    if isinstance(x, dict):
+    if k is DICT:
         return list(x.items())
-    if isinstance(x, (list, tuple)):
+    if k is SEQ:
         return list(enumerate(x))
-    if isinstance(x, _OPAQUE) or callable(x) and not hasattr(x, "__dict__"):
-        return None
-    d = getattr(x, "__dict__", None)
-    if d is None:
-        return None
-    return list(d.items())
+    return list(x.__dict__.items())
 
 
 def trainable_children(x):

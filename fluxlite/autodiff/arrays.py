@@ -13,14 +13,7 @@ __all__ = ["Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng"]
 _RNG = [np.random.default_rng()]
 
 
-class _Traceable(np.ndarray):
-    """Common base of `Param` and the traced class: the same memory layout, so `gradient`
-    can switch a parameter's class in place and back. The slots hold the tracing state."""
-
-    __slots__ = ("_tape", "_i", "_val")
-
-
-class Param(_Traceable):
+class Param(np.ndarray):
     """A trainable NumPy array, as made by `param`, `rand`, `randn`, `zeros` and `ones`.
 
     ``isinstance(W, np.ndarray)`` is true, and every NumPy function accepts it.
@@ -34,7 +27,9 @@ class Param(_Traceable):
     (True, 'ndarray')
     """
 
-    __slots__ = ()
+    # The tracing state, used while `gradient` has switched this array to its traced
+    # subclass (which shares this layout, so the switch is a class assignment).
+    __slots__ = ("_tape", "_i", "_val")
 
     def __array_wrap__(self, arr, context=None, return_scalar=False):
         if return_scalar:

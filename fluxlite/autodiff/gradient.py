@@ -15,6 +15,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import functors
+from ..functors import _KINDS
 from .arrays import Param
 from .tracer import Tape, Tracked, backward, live, tape_of, untrace
 
@@ -275,7 +276,7 @@ def _differentiate(f, args, with_value):
         if implicit:
             result = Grads(args[0], [_finish(grads[i], p, seen) for i, p in zip(leaves, args[0])])
         else:
-            result = tuple(_collect(t, a, grads, seen) for t, a in zip(traced, args))
+            result = tuple(_collect(t, a, grads, seen, tape) for t, a in zip(traced, args))
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
         recording.remove(tape)
@@ -332,30 +333,46 @@ def _lift(p, tape, lifted):
     return p._i
 
 
-def _track(x, tape, lifted):
-    """A traced stand-in for argument `x`: a number, an array or a container of them."""
-    if isinstance(x, Param):
-        _lift(x, tape, lifted)  # in place, so a model keeps its own arrays
+def _track(x, tape, lifted, top=True):
+    """A traced stand-in for argument `x`: a number, an array or a container of them.
+
+    Parameters are traced in place (a model keeps its own arrays); other float arrays and
+    numbers get traced copies, rebuilding their containers. Inside containers, integers and
+    integer arrays are settings, not variables, and are left alone (as Zygote does). Like
+    Zygote, every float array gets a gradient, trainable or not: ``_trainable`` only tells
+    `params` and the optimisers what to update.
+    """
+    t = type(x)
+    if t is Param:
+        _lift(x, tape, lifted)
         return x
-    if tape_of(x) is tape:
-        return x  # an array met earlier in the same argument (tied weights): traced already
-    if live(x):
-        val = x  # traced by an outer gradient: wrap it one level up (nested gradients)
-    elif isinstance(x, np.ndarray) or isinstance(x, numbers.Number) and not isinstance(x, bool):
-        val = np.asarray(untrace(x))
-        if val.dtype.kind not in "fc":
-            val = val.astype(np.float64)
-    else:
-        kids = functors.children(x)
-        if kids is None:
+    kind = _KINDS.get(t) or functors.kind(x)
+    if kind is not functors.LEAF:  # a container: trace what is inside
+        new, changed = [], False
+        for k, c in functors.children(x):
+            n = _track(c, tape, lifted, False)
+            changed = changed or n is not c
+            new.append((k, n))
+        return functors.rebuild(x, new) if changed else x
+    if t is Tracked:
+        if tape_of(x) is tape:
+            return x  # met earlier in the same argument (tied weights): traced already
+        val = x if live(x) else untrace(x)  # live: traced by an outer gradient (nesting)
+    elif isinstance(x, np.ndarray):
+        if x.dtype.kind in "fc":
+            val = x
+        elif top:
+            val = x.astype(np.float64)
+        else:
             return x
-        new = [(k, _track(c, tape, lifted)) for k, c in kids]
-        if all(n is c for (_, n), (_, c) in zip(new, kids)):
-            return x  # every array inside was traced in place: keep the object itself
-        return functors.rebuild(x, new)
-    t = np.ndarray.view(val, Tracked)
-    t._tape, t._i, t._val = tape, tape.leaf(), val
-    return t
+    elif t is float or isinstance(x, np.floating) or top and isinstance(x, numbers.Real) \
+            and t is not bool:
+        val = np.asarray(x, dtype=np.float64)
+    else:
+        return x  # functions, strings, integers inside containers: not variables
+    tr = np.ndarray.view(val, Tracked)
+    tr._tape, tr._i, tr._val = tape, tape.leaf(), val
+    return tr
 
 
 def _finish(g, like, seen):
@@ -376,15 +393,21 @@ def _finish(g, like, seen):
     if g.shape != shape:
         g = np.broadcast_to(g, shape)
     dtype = getattr(like, "dtype", g.dtype)
+    if dtype.kind not in "fc":  # an integer argument still has a real-valued gradient
+        dtype = g.dtype
     if g.base is not None or g.dtype != dtype or id(g) in seen:
         g = g.astype(dtype)  # a copy, in the parameter's own precision
     seen.add(id(g))
     return g
 
 
-def _collect(traced, original, grads, seen):
-    """Mirror the structure of `original`, putting each leaf's gradient in its place."""
-    if type(traced) is Tracked:
+def _collect(traced, original, grads, seen, tape):
+    """Mirror the structure of `original`, putting each leaf's gradient in its place.
+
+    An object's gradient is a dict of its attributes (None for those without one), as
+    Flux's is a NamedTuple; a part with no gradient anywhere is None.
+    """
+    if tape_of(traced) is tape:
         if ("leaf", traced._i) in seen:
             return None  # a tied array: its whole gradient went to the place it was first met
         seen.add(("leaf", traced._i))
@@ -392,13 +415,16 @@ def _collect(traced, original, grads, seen):
         if isinstance(original, np.ndarray) or g is None or type(g) is Tracked:
             return g
         return float(g)  # a number in, a number out
-    kids = functors.children(original)
-    if kids is None:
+    kind = _KINDS.get(type(original)) or functors.kind(original)
+    if kind is functors.LEAF:
         return None
-    sub = [(k, _collect(tc, c, grads, seen))
-           for (k, c), (_, tc) in zip(kids, functors.children(traced))]
+    if traced is original:  # nothing inside was copied: one walk serves both
+        sub = [(k, _collect(c, c, grads, seen, tape)) for k, c in functors.children(original)]
+    else:
+        sub = [(k, _collect(tc, c, grads, seen, tape)) for (k, c), (_, tc)
+               in zip(functors.children(original), functors.children(traced))]
     if all(v is None for _, v in sub):
         return None
-    if isinstance(original, (dict, list, tuple)):
-        return functors.rebuild(original, sub)
-    return dict(sub)
+    if kind is functors.OBJ:
+        return dict(sub)
+    return functors.rebuild(original, sub)

@@ -24,7 +24,7 @@ import itertools
 
 import numpy as np
 
-from .arrays import _Traceable
+from .arrays import Param
 
 __all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "untrace", "TracingError",
            "NoGradientRule", "InPlaceError"]
@@ -91,7 +91,7 @@ class Tape:
         return len(self.entries) - 1
 
 
-class Tracked(_Traceable):
+class Tracked(Param):
     """A NumPy array being traced inside `gradient`.
 
     Students never construct one: `gradient` hands them to the function being
@@ -105,6 +105,8 @@ class Tracked(_Traceable):
     (array([1., 1.]),)
     """
 
+    # A subclass of Param, so NumPy asks Tracked first when both meet in one call (a sibling
+    # class would let ndarray's default __array_function__ run the call untraced).
     # Views made by ndarray methods that fluxlite does not trace have their slots unset;
     # using one in a traced operation raises instead of silently dropping it.
     __slots__ = ()
