@@ -1,0 +1,249 @@
+"""Clear errors, never a silently wrong gradient (issue 2, item 8).
+
+* a function returning an array instead of a number is refused, and the message names the shape;
+* a NumPy function without a gradient rule is refused, naming the function and what to use;
+* changing a traced array in place is refused with an explanation;
+* whatever goes wrong inside the loss, parameters come out as ordinary `fl.Param` arrays.
+"""
+import numpy as np
+import pytest
+
+import fluxlite as fl
+
+# --------------------------------------------------------------------------- non-scalar results
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 3), (1,)])
+def test_a_non_scalar_result_is_refused_naming_its_shape(shape):
+    with pytest.raises(ValueError) as err:
+        fl.gradient(lambda x: x * 2, np.ones(shape))
+    msg = str(err.value)
+    assert f"shape {shape}" in msg and "np.sum" in msg
+
+
+def test_a_non_scalar_result_is_refused_in_the_implicit_form_too():
+    W = fl.ones(2, 2)
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        fl.gradient(lambda: W * 2, fl.params(W))
+    assert type(W) is fl.Param
+
+
+# --------------------------------------------------------------------------- no gradient rule
+
+NO_RULE = [
+    ("np.fft.fft", lambda x: np.sum(np.fft.fft(x).real), "numpy.fft.fft", "supported()"),
+    ("np.sort", lambda x: np.sum(np.sort(x) * np.arange(3.0)), "numpy.sort", "np.argsort"),
+    ("np.cumsum", lambda x: np.sum(np.cumsum(x)), "numpy.cumsum", "np.tril"),
+    ("np.linalg.inv", lambda x: np.sum(np.linalg.inv(np.outer(x, x) + np.eye(3))),
+     "numpy.linalg.inv", "products"),
+    ("x.cumsum()", lambda x: np.sum(x.cumsum()), "numpy.add.accumulate", "supported()"),
+    ("np.multiply.outer", lambda x: np.sum(np.multiply.outer(x, x)), "numpy.multiply.outer",
+     "supported()"),
+]
+
+
+@pytest.mark.parametrize("f, name, advice", [c[1:] for c in NO_RULE], ids=[c[0] for c in NO_RULE])
+def test_a_function_without_a_rule_is_named_with_what_to_use_instead(f, name, advice):
+    with pytest.raises(fl.NoGradientRule) as err:
+        fl.gradient(f, np.array([1.0, 2.0, 3.0]))
+    msg = str(err.value)
+    assert msg.splitlines()[0] == f"fluxlite has no gradient rule for {name}."
+    assert advice in msg
+
+
+def test_no_gradient_rule_is_a_type_error_and_a_tracing_error():
+    assert issubclass(fl.NoGradientRule, TypeError) and issubclass(fl.NoGradientRule, fl.TracingError)
+
+
+def test_supported_lists_what_can_be_used_instead():
+    from fluxlite.primitives import supported
+    names = supported()
+    for name in ["numpy.sum", "numpy.matmul", "numpy.einsum", "numpy.linalg.norm", "numpy.where"]:
+        assert name in names
+
+
+def test_the_same_functions_work_outside_gradient():
+    x = np.array([3.0, 1.0, 2.0])
+    np.testing.assert_array_equal(np.sort(fl.param(x)), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(np.cumsum(fl.param(x)), [3.0, 4.0, 6.0])
+
+
+# --------------------------------------------------------------------------- in-place changes
+
+
+def _plus_equals(x):
+    x += 1
+    return np.sum(x)
+
+
+def _times_equals(x):
+    x *= 2
+    return np.sum(x)
+
+
+def _setitem(x):
+    x[0] = 1.0
+    return np.sum(x)
+
+
+def _slice_assign(x):
+    x[1:] = 0.0
+    return np.sum(x)
+
+
+def _out(x):
+    np.add(x, 1, out=x)
+    return np.sum(x)
+
+
+def _fill(x):
+    x.fill(0.0)
+    return np.sum(x)
+
+
+def _intermediate(x):
+    y = x * 2
+    y += 1  # an intermediate result is traced too
+    return np.sum(y)
+
+
+IN_PLACE = {"x += 1": _plus_equals, "x *= 2": _times_equals, "x[0] = 1": _setitem,
+            "x[1:] = 0": _slice_assign, "np.add(x, 1, out=x)": _out, "x.fill(0)": _fill,
+            "y = x * 2; y += 1": _intermediate}
+
+
+@pytest.mark.parametrize("f", list(IN_PLACE.values()), ids=list(IN_PLACE))
+def test_in_place_changes_of_traced_arrays_are_refused_with_an_explanation(f):
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(fl.InPlaceError) as err:
+        fl.gradient(f, x)
+    msg = str(err.value)
+    assert msg.startswith("In-place change of a traced array inside gradient")
+    assert "silently wrong" in msg and "x = x + 1" in msg  # why, and what to write instead
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])  # the argument was not changed
+
+
+@pytest.mark.parametrize("f", list(IN_PLACE.values()), ids=list(IN_PLACE))
+def test_in_place_changes_of_parameters_are_refused_and_leave_them_intact(f):
+    W = fl.param([1.0, 2.0, 3.0])
+    with pytest.raises(fl.InPlaceError):
+        fl.gradient(lambda: f(W), fl.params(W))
+    assert type(W) is fl.Param
+    np.testing.assert_array_equal(W, [1.0, 2.0, 3.0])
+
+
+def test_in_place_error_is_a_value_error_and_a_tracing_error():
+    assert issubclass(fl.InPlaceError, ValueError) and issubclass(fl.InPlaceError, fl.TracingError)
+
+
+def test_in_place_changes_of_plain_arrays_are_allowed():
+    def f(x):
+        buf = np.zeros(3)
+        buf += 1.0  # not traced: nothing to protect
+        return np.sum(x * buf)
+    assert fl.gradient(f, np.ones(3))[0].tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.xfail(strict=True, reason="autodiff bug (reported to the lead): x.sort() sorts a "
+                   "traced array in place without an InPlaceError, so the gradient is silently wrong")
+def test_sorting_a_traced_array_in_place_is_refused():
+    def f(x):
+        x.sort()
+        return np.sum(x * np.array([1.0, 2.0, 3.0]))
+    with pytest.raises(fl.InPlaceError):
+        fl.gradient(f, np.array([3.0, 1.0, 2.0]))
+
+
+@pytest.mark.xfail(strict=True, reason="autodiff limitation (reported to the lead): storing a "
+                   "traced value into a plain array (buf[i] = x[i]) drops it from the tape "
+                   "without an error, so its gradient is silently missing")
+def test_storing_a_traced_value_in_a_plain_array_is_not_silently_dropped():
+    def f(x):
+        buf = np.zeros(2)
+        buf[0] = x[0]
+        return np.sum(buf) + x[1]
+    try:
+        g, = fl.gradient(f, np.array([1.0, 2.0]))
+    except fl.TracingError:
+        return  # refusing it is fine
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+@pytest.mark.xfail(strict=True, reason="autodiff limitation (reported to the lead): np.asarray / "
+                   "np.array on a traced array return an untraced copy without an error, so the "
+                   "gradient through them is silently missing")
+def test_np_asarray_inside_gradient_is_not_silently_dropped():
+    try:
+        g, = fl.gradient(lambda x: np.sum(np.asarray(x) * 2), np.array([1.0, 2.0]))
+    except fl.TracingError:
+        return
+    np.testing.assert_array_equal(g, [2.0, 2.0])
+
+
+@pytest.mark.xfail(strict=True, reason="autodiff bug (reported to the lead): Tracked has no "
+                   "var/std methods, NumPy's fall back divides in place and the user sees a "
+                   "misleading InPlaceError")
+def test_the_var_and_std_methods_work_like_the_functions():
+    x = np.array([1.0, 2.0, 4.0])
+    np.testing.assert_allclose(fl.gradient(lambda x: x.var(), x)[0],
+                               fl.gradient(np.var, x)[0])
+    np.testing.assert_allclose(fl.gradient(lambda x: x.std(), x)[0],
+                               fl.gradient(np.std, x)[0])
+
+
+# --------------------------------------------------------------------------- restoring parameters
+
+
+class Boom(Exception):
+    pass
+
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.mark.parametrize("failure", [
+    lambda W: _raise(Boom("the loss failed")),
+    lambda W: np.sort(W),
+    lambda W: W * 2,  # not a scalar
+    lambda W: _plus_equals(W),
+], ids=["exception in the loss", "no gradient rule", "non-scalar result", "in-place change"])
+def test_parameters_are_restored_after_the_loss_fails(failure):
+    W, b = fl.param([[1.0, 2.0]]), fl.zeros(2)
+    with pytest.raises(Exception):
+        fl.gradient(lambda: failure(W), fl.params(W, b))
+    with pytest.raises(Exception):
+        fl.gradient(lambda m: failure(m["W"]), {"W": W, "b": b})
+    for p in (W, b):
+        assert type(p) is fl.Param
+    assert type(W * 2) is np.ndarray  # arithmetic gives plain arrays again
+    W += 1.0  # and in-place updates work outside gradient
+    np.testing.assert_array_equal(W, [[2.0, 3.0]])
+    assert fl.within_gradient() is False
+    grads = fl.gradient(lambda: np.sum(W * b[0]), fl.params(W, b))  # the next call is unaffected
+    np.testing.assert_array_equal(grads[b], [5.0, 0.0])
+
+
+def test_parameters_are_restored_after_a_failure_inside_a_nested_gradient():
+    W = fl.param([1.0, 2.0])
+
+    def outer():
+        fl.gradient(lambda x: _raise(Boom("inner")), np.ones(2))
+
+    with pytest.raises(Boom):
+        fl.gradient(outer, fl.params(W))
+    assert type(W) is fl.Param and fl.within_gradient() is False
+
+
+# --------------------------------------------------------------------------- misuse
+
+
+def test_gradient_needs_a_function_first():
+    with pytest.raises(TypeError, match="needs a function first"):
+        fl.gradient(np.ones(2), lambda x: x)
+
+
+def test_the_decorator_form_takes_only_the_params():
+    W = fl.ones(2)
+    with pytest.raises(TypeError, match="decorator form"):
+        fl.gradient(fl.params(W), W)
