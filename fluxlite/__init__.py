@@ -12,7 +12,13 @@ from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, log
                           logsoftmax, logσ, relu, relu6, selu, sigmoid, softmax, softplus,
                           softsign, swish, tanh, σ)
 
-from . import datasets
+from . import datasets, layers
+from .layers import (AlphaDropout, BatchNorm, Bilinear, Chain, Conv, ConvTranspose, CrossCor, Dense,
+                     Dropout, Embedding, GlobalMaxPool, GlobalMeanPool, LayerNorm, LayerShapeError,
+                     MaxPool, Maxout, MeanPool, Parallel, SamePad, Scale, SkipConnection, f32, f64,
+                     flatten, glorot_normal, glorot_uniform, identity, kaiming_normal,
+                     kaiming_uniform, ones32, orthogonal, rand32, randn32, sparse_init, testmode_,
+                     trainable, trainmode_, truncated_normal, zeros32)
 from .losses import (binary_focal_loss, binarycrossentropy, crossentropy, focal_loss, huber_loss,
                      kldivergence, logitbinarycrossentropy, logitcrossentropy, mae, mse, msle)
 from .optimise.train import epochs, skip, stop, throttle, train_
@@ -33,6 +39,13 @@ __all__ = [
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "ADAM", "AdaMax", "AdaGrad", "AdaDelta",
     "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay", "ClipValue", "ClipGrad",
     "ClipNorm", "OptimiserChain", "Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_",
+    # layers
+    "layers", "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding",
+    "Scale", "identity", "f32", "f64", "trainable", "Conv", "CrossCor", "ConvTranspose", "SamePad",
+    "MaxPool", "MeanPool", "GlobalMaxPool", "GlobalMeanPool", "flatten", "BatchNorm", "Dropout",
+    "AlphaDropout", "LayerNorm", "trainmode_", "testmode_", "LayerShapeError",
+    "glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal", "truncated_normal",
+    "orthogonal", "sparse_init", "zeros32", "ones32", "rand32", "randn32",
     # losses
     "mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy", "binarycrossentropy",
     "logitbinarycrossentropy", "kldivergence", "focal_loss", "binary_focal_loss",
