@@ -12,21 +12,47 @@ from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, log
                           logsoftmax, logσ, relu, relu6, selu, sigmoid, softmax, softplus,
                           softsign, swish, tanh, σ)
 
-from . import datasets, layers
-from .layers import (AlphaDropout, BatchNorm, Bilinear, Chain, Conv, ConvTranspose, CrossCor, Dense,
-                     Dropout, Embedding, GlobalMaxPool, GlobalMeanPool, LayerNorm, LayerShapeError,
-                     MaxPool, Maxout, MeanPool, Parallel, SamePad, Scale, SkipConnection, f32, f64,
-                     flatten, glorot_normal, glorot_uniform, identity, kaiming_normal,
-                     kaiming_uniform, ones32, orthogonal, rand32, randn32, sparse_init, testmode_,
-                     trainable, trainmode_, truncated_normal, zeros32)
-from .losses import (binary_focal_loss, binarycrossentropy, crossentropy, focal_loss, huber_loss,
-                     kldivergence, logitbinarycrossentropy, logitcrossentropy, mae, mse, msle)
-from .optimise.train import epochs, skip, stop, throttle, train_
-from .serialization import destructure, loadmodel_, save, state
-from .optimise import (ADAM, AMSGrad, AdaBelief, AdaDelta, AdaGrad, AdaMax, Adam, AdamW, ClipGrad,
-                       ClipNorm, ClipValue, Descent, Leaf, Momentum, NAdam, Nesterov, OAdam,
-                       OptimiserChain, RMSProp, WeightDecay, adjust_, freeze_, setup, thaw_, update_)
-from .data import DataLoader, onecold, onehot, onehotbatch
+# Everything else loads on first use (PEP 562), so `import fluxlite` stays quick: the
+# autodiff core above is all a first gradient needs.
+_LAZY_MODULES = {
+    ".optimise": ["Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "ADAM", "AdaMax", "AdaGrad",
+                  "AdaDelta", "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay",
+                  "ClipValue", "ClipGrad", "ClipNorm", "OptimiserChain", "Leaf", "setup",
+                  "update_", "adjust_", "freeze_", "thaw_"],
+    ".layers": ["Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding",
+                "Scale", "identity", "f32", "f64", "trainable", "Conv", "CrossCor",
+                "ConvTranspose", "SamePad", "MaxPool", "MeanPool", "GlobalMaxPool",
+                "GlobalMeanPool", "flatten", "BatchNorm", "Dropout", "AlphaDropout", "LayerNorm",
+                "trainmode_", "testmode_", "LayerShapeError", "glorot_uniform", "glorot_normal",
+                "kaiming_uniform", "kaiming_normal", "truncated_normal", "orthogonal",
+                "sparse_init", "zeros32", "ones32", "rand32", "randn32"],
+    ".losses": ["mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy",
+                "binarycrossentropy", "logitbinarycrossentropy", "kldivergence", "focal_loss",
+                "binary_focal_loss"],
+    ".optimise.train": ["train_", "stop", "skip", "throttle", "epochs"],
+    ".serialization": ["state", "loadmodel_", "save", "destructure"],
+    ".data": ["DataLoader", "onehot", "onehotbatch", "onecold"],
+}
+_LAZY = {name: mod for mod, names in _LAZY_MODULES.items() for name in names}
+_SUBMODULES = {"layers", "datasets", "losses", "optimise", "data", "serialization", "functors",
+               "autodiff", "primitives", "activations", "nnlib"}
+
+
+def __getattr__(name):
+    import importlib
+    if name in _SUBMODULES:
+        return importlib.import_module("." + name, __name__)
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'fluxlite' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+
 
 __version__ = "0.1.0"
 
@@ -40,7 +66,7 @@ __all__ = [
     "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay", "ClipValue", "ClipGrad",
     "ClipNorm", "OptimiserChain", "Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_",
     # layers
-    "layers", "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding",
+    "layers", "datasets", "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding",
     "Scale", "identity", "f32", "f64", "trainable", "Conv", "CrossCor", "ConvTranspose", "SamePad",
     "MaxPool", "MeanPool", "GlobalMaxPool", "GlobalMeanPool", "flatten", "BatchNorm", "Dropout",
     "AlphaDropout", "LayerNorm", "trainmode_", "testmode_", "LayerShapeError",
@@ -52,7 +78,7 @@ __all__ = [
     # training and model state
     "train_", "stop", "skip", "throttle", "epochs", "state", "loadmodel_", "save", "destructure",
     # data
-    "DataLoader", "onehot", "onehotbatch", "onecold", "datasets",
+    "DataLoader", "onehot", "onehotbatch", "onecold",
     # activations
     "σ", "sigmoid", "relu", "leakyrelu", "elu", "gelu", "swish", "softplus", "logσ", "logsigmoid",
     "tanh", "softmax", "logsoftmax", "celu", "selu", "relu6", "hardtanh", "hardsigmoid", "softsign",

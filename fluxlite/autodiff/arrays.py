@@ -10,7 +10,7 @@ import numpy as np
 
 __all__ = ["Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng"]
 
-_RNG = [np.random.default_rng()]
+_RNG = [None]  # made on first use: numpy.random need not load for a first gradient
 
 
 class Param(np.ndarray):
@@ -90,6 +90,8 @@ def rng():
     >>> 0.0 <= x < 1.0
     True
     """
+    if _RNG[0] is None:
+        _RNG[0] = np.random.default_rng()
     return _RNG[0]
 
 
@@ -101,7 +103,7 @@ def rand(*dims, dtype=np.float64):
     >>> W.shape, bool(((0 <= W) & (W < 1)).all())
     ((2, 5), True)
     """
-    return _RNG[0].random(dims).astype(dtype, copy=False).view(Param)
+    return rng().random(dims).astype(dtype, copy=False).view(Param)
 
 
 def randn(*dims, dtype=np.float64):
@@ -111,7 +113,7 @@ def randn(*dims, dtype=np.float64):
     >>> fl.randn(3, 2).shape
     (3, 2)
     """
-    return _RNG[0].standard_normal(dims).astype(dtype, copy=False).view(Param)
+    return rng().standard_normal(dims).astype(dtype, copy=False).view(Param)
 
 
 def zeros(*dims, dtype=np.float64):
