@@ -160,10 +160,8 @@ case("x ** 3", lambda x: x ** 3, one(), covers=[np.power])
 case("x ** 2.5", lambda x: x ** 2.5, one(0.2, 3.0), covers=[np.power])
 case("x ** 0.5", lambda x: x ** 0.5, one(0.2, 3.0), covers=[np.power])
 case("x ** -1", lambda x: x ** -1, one(avoid=(0.0,), gap=0.3), covers=[np.power])
-case("x ** 1", lambda x: x ** 1, one(), covers=[np.power],
-     rare_bug="the second derivative of x ** 1 at x = 0 is nan (0 * 0 ** -1)")
-case("x ** 0", lambda x: x ** 0, one(), covers=[np.power],
-     rare_bug="the gradient of x ** 0 at x = 0 is nan (0 * 0 ** -1)")
+case("x ** 1", lambda x: x ** 1, one(), covers=[np.power])
+case("x ** 0", lambda x: x ** 0, one(), covers=[np.power])
 case("2.5 ** x", lambda x: 2.5 ** x, one(), covers=[np.power])
 case("x % 2.5", lambda x: x % 2.5, one(-4.0, 4.0, avoid=(-2.5, 0.0, 2.5)), covers=[np.remainder],
      bug="np.remainder (x % y) has no gradient rule")
@@ -980,13 +978,11 @@ def test_array_methods_are_traced(method):
 # --------------------------------------------------------------------------- bugs found
 
 
-@pytest.mark.xfail(strict=True, reason="power's pullback computes 0 * 0 ** -1 = nan at x = 0")
 def test_gradient_of_x_to_the_power_0_at_0_is_0_not_nan():
     g, = fl.gradient(lambda x: np.sum(x ** 0), np.array([0.0, 1.0]))
     np.testing.assert_array_equal(g, [0.0, 0.0])
 
 
-@pytest.mark.xfail(strict=True, reason="power's pullback computes 0 * 0 ** -1 = nan at x = 0")
 def test_higher_derivatives_of_integer_powers_at_0_are_finite():
     d2 = fl.gradient(lambda x: fl.gradient(lambda y: y ** 1, x)[0], 0.0)
     assert d2 == (0.0,) or d2 == (None,)

@@ -38,9 +38,13 @@ defufunc(np.divide, lambda g, ans, x, y: ub(g / y, x), lambda g, ans, x, y: ub(-
 defufunc(np.negative, lambda g, ans, x: -g)
 defufunc(np.positive, lambda g, ans, x: g)
 def _power_vjp_x(g, ans, x, y):
-    if type(y) is int and y == 2:  # the common square: one multiplication fewer
-        return ub(g * (x + x), x)
-    return ub(g * y * x ** (y - 1), x)
+    """y x^(y-1). Where y = 0 and x = 0 the exponent 1 is used instead: the slope is 0 either
+    way, and 0 * 0^-1 would be nan (here and in every nested derivative)."""
+    if type(y) is int or type(y) is float:
+        if y == 2:  # the common square: one multiplication fewer
+            return ub(g * (x + x), x)
+        return ub(g * y * x ** (y - 1 if y != 0 else 1), x)
+    return ub(g * y * x ** np.where((y == 0) & (x == 0), 1, y - 1), x)
 
 
 defufunc(np.power,
