@@ -8,6 +8,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import fluxlite as fl
 from fluxlite import nnlib
@@ -314,6 +316,41 @@ def test_pooling_second_derivatives_match_finite_differences():
         # h(x) involves x**3 and sin, so finite differences are accurate to about 1e-6 here
         assert_grad_close(fl.gradient(h, x)[0], numerical_grad(lambda: h(x), x, h=1e-5), f.__name__,
                           tol=1e-5)
+
+
+@st.composite
+def conv_settings(draw):
+    """Any 1-, 2- or 3-D geometry: kernel, stride, dilation, asymmetric padding, groups, sizes."""
+    n = draw(st.integers(1, 3))
+    k = tuple(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)))
+    s = tuple(draw(st.lists(st.integers(1, 3), min_size=n, max_size=n)))
+    d = tuple(draw(st.lists(st.integers(1, 2), min_size=n, max_size=n)))
+    p = tuple(draw(st.lists(st.integers(0, 2), min_size=2 * n, max_size=2 * n)))
+    g = draw(st.sampled_from([1, 2]))
+    size = tuple(max(draw(st.integers(1, 6)), (k[i] - 1) * d[i] + 1 - p[2 * i] - p[2 * i + 1])
+                 for i in range(n))
+    cin, cout = g * draw(st.integers(1, 2)), g * draw(st.integers(1, 2))
+    return size + (cin, draw(st.integers(1, 2))), k + (cin // g, cout), dict(
+        stride=s, pad=p, dilation=d, groups=g), draw(st.booleans()), draw(st.integers(0, 2 ** 31))
+
+
+@given(conv_settings())
+def test_conv_matches_the_loop_and_its_directional_derivatives_for_any_geometry(case):
+    xs, ws, kw, flipped, seed = case
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    y = nnlib.conv(x, w, flipped=flipped, **kw)
+    np.testing.assert_allclose(y, loop_conv(x, w, flip=not flipped, **kw), atol=1e-12)
+    dy = rng.standard_normal(y.shape)
+
+    def f(x, w):
+        return np.sum(nnlib.conv(x, w, flipped=flipped, **kw) * dy)
+
+    gx, gw = fl.gradient(f, x, w)
+    u, v = rng.standard_normal(xs), rng.standard_normal(ws)   # directions (autograd's check)
+    h = 1e-6
+    assert np.isclose(np.sum(gx * u), (f(x + h * u, w) - f(x - h * u, w)) / (2 * h), rtol=1e-6, atol=1e-7)
+    assert np.isclose(np.sum(gw * v), (f(x, w + h * v) - f(x, w - h * v)) / (2 * h), rtol=1e-6, atol=1e-7)
 
 
 # --------------------------------------------------------------------------- layers: construction, shapes, printing
