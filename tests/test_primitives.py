@@ -682,9 +682,8 @@ NNLIB = {
               one(-5.0, 5.0, avoid=(-3.0, 3.0))),
     "softsign": (fl.softsign, lambda x: x / (1 + np.abs(x)), one(avoid=(0.0,))),
 }
-RARE = {"swish": "σ's forward uses abs, so nested gradients through σ(x) are wrong at x = 0"}
 for _name, (_fn, _ref, _args) in NNLIB.items():
-    case(f"fl.{_name}", _fn, _args, ref=_ref, rare_bug=RARE.get(_name))
+    case(f"fl.{_name}", _fn, _args, ref=_ref)
 case("fl.leakyrelu(x, 0.2)", lambda x: fl.leakyrelu(x, 0.2), one(avoid=(0.0,)),
      ref=lambda x: np.where(x > 0, x, 0.2 * x), covers=[fl.leakyrelu])
 case("fl.elu(x, 0.5)", lambda x: fl.elu(x, 0.5), one(avoid=(0.0,)),
@@ -991,7 +990,6 @@ def test_higher_derivatives_of_integer_powers_at_0_are_finite():
     assert fl.gradient(lambda x: fl.gradient(lambda y: y ** 3, x)[0], 0.0) == (0.0,)
 
 
-@pytest.mark.xfail(strict=True, reason="σ's forward uses abs, whose slope at 0 is 0, so nested gradients through σ(x) are wrong at x = 0")
 def test_nested_gradient_through_sigmoid_is_right_at_0():
     # d²/dx² x·σ(x) = 2σ'(x) + x·σ''(x), which is 1/2 at 0
     d2 = fl.gradient(lambda x: fl.gradient(lambda y: y * fl.σ(y), x)[0], 0.0)
