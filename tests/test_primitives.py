@@ -353,8 +353,7 @@ for _u, _vals, _vkw in [(np.add, arrays, {}), (np.multiply, arrays, NONZERO),
                         (np.maximum, separated, {}), (np.minimum, separated, {})]:
     case(f"np.{_u.__name__}.reduce (axis default 0, or given)",
          lambda x, _u=_u, **kw: _u.reduce(x, **kw), ufunc_reduce_args(_vals, **_vkw),
-         covers=[("reduce", _u)],
-         bug="ufunc.reduce without axis= reduces every axis; NumPy's default is axis=0")
+         covers=[("reduce", _u)])
 
 # --------------------------------------------------------------------------- shapes
 
@@ -998,12 +997,15 @@ def test_nested_gradient_through_sigmoid_is_right_at_0():
     assert d2 == (pytest.approx(0.5),)
 
 
-@pytest.mark.xfail(strict=True, reason="ufunc.reduce without axis= reduces every axis; NumPy's default is axis=0")
 def test_ufunc_reduce_uses_numpys_default_axis_0():
     x = np.arange(6.0).reshape(2, 3)
     val, (g,) = fl.withgradient(lambda x: np.sum(np.add.reduce(x) * [1.0, 2.0, 3.0]), x)
     assert val == float(np.sum(np.add.reduce(x) * [1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(g, [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    val, (g,) = fl.withgradient(lambda x: np.sum(np.maximum.reduce(x)), x)
+    assert val == 12.0
+    np.testing.assert_array_equal(g, [[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    assert fl.gradient(lambda x: np.maximum.reduce(x), np.array(2.0)) == (np.array(1.0),)
 
 
 @pytest.mark.xfail(strict=True, reason="np.roll writes into np.empty_like: the gradient is silently None")

@@ -110,12 +110,22 @@ def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
     return _reduce_sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
 
 
+def _ufunc_reducer(reduce):
+    """``np.add.reduce`` and friends: as ``np.sum``, but NumPy's default axis here is 0, not None
+    (and a 0-d array, which NumPy lets through with axis 0, is reduced over no axes)."""
+    def ufunc_reduce(a, axis=0, **kwargs):
+        if axis == 0 and np.ndim(a) == 0:
+            axis = None
+        return reduce(a, axis=axis, **kwargs)
+    return ufunc_reduce
+
+
 for _fn, _prim, _ufunc in [(np.sum, SUM, np.add), (np.mean, MEAN, None), (np.max, MAX, np.maximum),
                            (np.amax, MAX, None), (np.min, MIN, np.minimum), (np.amin, MIN, None),
                            (np.prod, PROD, np.multiply)]:
     FUNCTIONS[_fn] = _reducer(_prim, _fn.__name__)
     if _ufunc is not None:
-        REDUCERS[_ufunc] = FUNCTIONS[_fn]
+        REDUCERS[_ufunc] = _ufunc_reducer(FUNCTIONS[_fn])
 _reduce_sum = FUNCTIONS[np.sum]
 FUNCTIONS[np.sum] = _sum
 
