@@ -564,8 +564,7 @@ def roll_args(draw):
     return (x,), {"shift": shift, "axis": ax}
 
 
-case("np.roll", lambda x, shift, axis: np.roll(x, shift, axis=axis), roll_args(), covers=[np.roll],
-     bug="np.roll writes into np.empty_like: the gradient is silently None")
+case("np.roll", lambda x, shift, axis: np.roll(x, shift, axis=axis), roll_args(), covers=[np.roll])
 
 # --------------------------------------------------------------------------- indexing
 
@@ -1008,10 +1007,12 @@ def test_ufunc_reduce_uses_numpys_default_axis_0():
     assert fl.gradient(lambda x: np.maximum.reduce(x), np.array(2.0)) == (np.array(1.0),)
 
 
-@pytest.mark.xfail(strict=True, reason="np.roll writes into np.empty_like: the gradient is silently None")
 def test_roll_passes_the_gradient_back_to_where_each_value_came_from():
     g, = fl.gradient(lambda x: np.sum(np.roll(x, 1) * [1.0, 2.0, 3.0]), np.zeros(3))
     np.testing.assert_array_equal(g, [2.0, 3.0, 1.0])
+    w = np.arange(6.0).reshape(2, 3)
+    g, = fl.gradient(lambda x: np.sum(np.roll(x, (1, -1), axis=(0, 1)) * w), np.zeros((2, 3)))
+    np.testing.assert_array_equal(g, np.roll(w, (-1, 1), axis=(0, 1)))
 
 
 @pytest.mark.xfail(strict=True, reason="np.linalg.norm with ord other than 2/'fro' goes through np.asarray: gradient None")

@@ -152,7 +152,25 @@ _register(np.stack, lambda arrays, axis=0, out=None, dtype=None, casting="same_k
 # NumPy builds these from operations traced above (indexing, reshape, concatenate).
 DECOMPOSED_FUNCTIONS.update({np.hstack, np.vstack, np.column_stack, np.atleast_1d, np.atleast_2d,
                              np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split, np.array_split,
-                             np.tensordot, np.diff, np.roll, np.append})
+                             np.tensordot, np.diff, np.append})
+
+
+def _roll(a, shift, axis=None):
+    """np.roll as indexing: output position i along an axis reads input position (i - shift) mod n,
+    so the gradient goes back to where each value came from. (NumPy's own np.roll writes into
+    np.empty_like, which would drop the tape.)"""
+    if axis is None:
+        return np.reshape(_roll(np.reshape(a, -1), shift, 0), np.shape(a))
+    ndim = np.ndim(a)
+    for s, ax in zip(*[np.ravel(v) for v in np.broadcast_arrays(shift, axis)]):
+        ax = int(ax) % ndim
+        n = np.shape(a)[ax]
+        if n:
+            a = a[(slice(None),) * ax + ((np.arange(n) - int(s)) % n,)]
+    return a
+
+
+_register(np.roll, _roll)
 
 
 # Indexing: basic (ints, slices), fancy (integer arrays) and boolean masks.
