@@ -498,8 +498,10 @@ case("np.column_stack (matrices)", lambda *xs: np.column_stack(xs),
          lambda xs: (tuple(xs), {})), covers=[np.column_stack])
 case("np.column_stack (vectors)", lambda *xs: np.column_stack(xs),
      st.integers(1, 3).flatmap(lambda n: st.lists(arrays((n,)), min_size=1, max_size=3)).map(
-         lambda xs: (tuple(xs), {})), covers=[np.column_stack],
-     bug="np.column_stack of 1-D arrays builds a view that lost its tape (TracingError)")
+         lambda xs: (tuple(xs), {})), covers=[np.column_stack])
+case("np.column_stack (numbers, vectors and matrices)", lambda *xs: np.column_stack(xs),
+     st.tuples(arrays(shape=()), arrays(shape=(1,)), arrays(shape=(1, 2))).map(lambda xs: (xs, {})),
+     covers=[np.column_stack])
 case("np.atleast_1d", np.atleast_1d, one(max_dims=2))
 case("np.atleast_2d", np.atleast_2d, one(max_dims=3))
 case("np.atleast_3d", np.atleast_3d, one(max_dims=3))

@@ -150,9 +150,18 @@ _register(np.stack, lambda arrays, axis=0, out=None, dtype=None, casting="same_k
           STACK(*tuple(arrays), axis=axis))
 
 # NumPy builds these from operations traced above (indexing, reshape, concatenate).
-DECOMPOSED_FUNCTIONS.update({np.hstack, np.vstack, np.column_stack, np.atleast_1d, np.atleast_2d,
+DECOMPOSED_FUNCTIONS.update({np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
                              np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split, np.array_split,
                              np.tensordot, np.diff, np.append})
+
+
+def _column_stack(tup):
+    """Vectors (and numbers) become columns, matrices stay, then all are joined along axis 1.
+    (NumPy's own version makes the columns with np.array(..., ndmin=2), which drops the tape.)"""
+    return np.concatenate([np.reshape(a, (-1, 1)) if np.ndim(a) < 2 else a for a in tup], axis=1)
+
+
+_register(np.column_stack, _column_stack)
 
 
 def _roll(a, shift, axis=None):
