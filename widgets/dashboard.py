@@ -820,9 +820,9 @@ class TrainingDashboard:
 
     def step(self):
         """Train one epoch (the step button); returns its record, or None if it diverged."""
-        before = self.epoch
+        run, before = self.run, self.epoch
         self.train(1)
-        return self.history[-1] if self.epoch > before else None
+        return self.history[-1] if self.epoch > (before if self.run is run else 0) else None
 
     def _tick(self, should_stop):
         """One frame of background training: train for the frame's budget, then draw."""

@@ -1,0 +1,464 @@
+"""widgets.TrainingDashboard, driven programmatically: set values, click buttons, check the model
+and the history. Background runs use the real thread (and asyncio) runners.
+
+ipywidgets' ``Button.click()`` only *logs* an exception raised by a click handler, and the
+dashboard reports its own callback errors to the status line and to its logger. The autouse
+fixture `callback_errors` turns any such log record into a test failure, so an error in a
+callback can never pass silently; a test that provokes one on purpose takes it with ``take()``.
+"""
+import asyncio
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("ipywidgets")
+pytest.importorskip("matplotlib")
+
+import fluxlite as fl  # noqa: E402
+from fluxlite.layers import Chain, Dense  # noqa: E402
+from widgets import AsyncioRunner, Dataset, LivePlot, ThreadRunner, TrainingDashboard  # noqa: E402
+from widgets.dashboard import DATASETS, MODIFIERS, OPTIMIZERS  # noqa: E402
+
+
+class _Collector(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        if record.exc_info or "Exception in callback" in record.getMessage() \
+                or record.name.startswith("widgets"):
+            self.records.append(record)
+
+    def take(self):
+        """Hand over the records so far (the test expected them) and start afresh."""
+        out, self.records = self.records, []
+        return out
+
+
+@pytest.fixture(autouse=True)
+def callback_errors():
+    """Fail the test if a widget callback logged an exception (ipywidgets or the dashboard)."""
+    collector = _Collector()
+    loggers = [logging.getLogger(name) for name in ("traitlets", "widgets", "ipywidgets")]
+    for lg in loggers:
+        lg.addHandler(collector)
+    yield collector
+    for lg in loggers:
+        lg.removeHandler(collector)
+    if collector.records:
+        messages = "\n".join(f"{r.name}: {r.getMessage()} ({r.exc_info and r.exc_info[1]!r})"
+                             for r in collector.records)
+        pytest.fail(f"a widget callback raised (only logged, so it would go unnoticed):\n{messages}")
+
+
+def wait_until(predicate, timeout=20.0, interval=0.01):
+    """Poll `predicate` until it is true; fail after `timeout` seconds."""
+    end = time.perf_counter() + timeout
+    while time.perf_counter() < end:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@pytest.fixture
+def dash():
+    d = TrainingDashboard(dataset="circles", hidden=(4, 4), activation="tanh", lr=0.03, seed=0)
+    yield d
+    d.pause()
+    assert d.errors == [], f"callback errors: {d.errors}"
+    d.close()
+
+
+# --------------------------------------------------------------------------- controls
+
+def test_controls_are_public_widgets_with_the_ranges_the_issue_asks_for(dash):
+    assert math.isclose(10 ** dash.lr.min, 1e-5) and math.isclose(10 ** dash.lr.max, 10)
+    assert dash.lr.base == 10
+    rules = {name for name in fl.__all__ if isinstance(getattr(fl, name), type)
+             and issubclass(getattr(fl, name), fl.optimise.AbstractRule)}
+    offered = set(OPTIMIZERS) | set(MODIFIERS) | {"OptimiserChain"}
+    aliases = {"ADAM", "ClipGrad"}  # other names of Adam and ClipValue
+    assert rules - aliases <= offered, f"rules missing from the dashboard: {rules - aliases - offered}"
+    assert (dash.hidden.count.min, dash.hidden.count.max) == (0, 6)
+    assert all((w.min, w.max) == (1, 32) for w in dash.hidden.widths)
+    assert set(dict(dash.dataset.options).values()) == {
+        "circles", "moons", "xor", "spiral", "gaussian", "regression1d", "linear"}
+    for name in ("activation", "batchsize", "noise", "split", "seed", "start_button",
+                 "step_button", "reset_button", "clear_button", "code_button"):
+        assert hasattr(getattr(dash, name), "observe"), name
+
+
+def test_hidden_layers_value_moves_the_sliders_and_back(dash):
+    dash.hidden.value = (8, 3, 5)
+    assert dash.hidden.count.value == 3
+    assert [s.value for s in dash.hidden.widths[:3]] == [8, 3, 5]
+    assert [s.layout.display for s in dash.hidden.widths] == ["", "", "", "none", "none", "none"]
+    dash.hidden.widths[1].value = 7
+    assert dash.hidden.value == (8, 7, 5)
+    assert [layer.weight.shape for layer in dash.model] == [(8, 2), (7, 8), (5, 7), (2, 5)]
+
+
+def test_every_optimizer_and_modifier_trains_an_epoch(dash):
+    for optimizer in OPTIMIZERS:
+        dash.optimizer.value = optimizer
+        assert type(dash.rule).__name__ == optimizer
+        record = dash.step()
+        assert record is not None and record["epoch"] == 1, optimizer
+        assert math.isfinite(record["train_loss"]) and math.isfinite(record["test_loss"]), optimizer
+        assert dash.lr.disabled == (optimizer == "AdaDelta")
+    dash.optimizer.value = "Adam"
+    for modifier in MODIFIERS[1:]:
+        dash.modifier.value = modifier
+        assert type(dash.rule).__name__ == "OptimiserChain"
+        assert [type(r).__name__ for r in dash.rule.opts] == [modifier, "Adam"]
+        assert dash.step()["epoch"] == 1, modifier
+    assert dash.run.number == len(OPTIMIZERS) + len(MODIFIERS) - 1
+    # the history keeps the last max_runs runs before the current one
+    assert [r.number for r in dash.runs] == list(range(dash.run.number - dash.max_runs,
+                                                       dash.run.number + 1))
+
+
+@pytest.mark.parametrize("dataset", list(DATASETS))
+def test_every_dataset_trains_and_draws_its_view(dataset):
+    d = TrainingDashboard(dataset=dataset, hidden=(5,), seed=1)
+    before = d.output_plot.widget.value
+    history = d.train(3)
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert d.data.task == DATASETS[dataset][1]
+    assert ("train_accuracy" in history[0]) == (d.data.task == "classification")
+    assert d.output_plot.widget.value != before, "the decision boundary / fit did not move"
+    assert d.errors == []
+
+
+# --------------------------------------------------------------------------- training
+
+def test_train_returns_one_record_per_epoch_and_redraws_once(dash):
+    frames = dash.loss_plot.frames
+    history = dash.train(4)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    assert set(history[0]) >= {"epoch", "train_loss", "test_loss", "lr"}
+    assert all(r["lr"] == pytest.approx(0.03) for r in history)
+    assert dash.loss_plot.frames == frames + 1
+    assert history[-1]["train_loss"] < dash.initial["train_loss"]
+    assert dash.steps == 4 * len(dash.loader)
+    assert dash.epoch_label.value.endswith("4")
+
+
+def test_learning_rate_change_between_train_calls_keeps_the_run(dash):
+    dash.train(3)
+    run = dash.run
+    dash.lr.value = 0.001
+    assert dash.rule.eta == 0.001, "the new learning rate is in force for the next step"
+    assert "from step" in dash.status and "the run goes on" in dash.status
+    dash.train(2)
+    assert dash.run is run and len(dash.runs) == 1
+    assert [r["lr"] for r in dash.history] == [pytest.approx(0.03)] * 3 + [0.001] * 2
+    assert run.changes == [(3 * len(dash.loader) + 1, "optimizer", "eta", 0.001)]
+
+
+def test_learning_rate_change_lands_mid_run_while_a_thread_trains(dash):
+    dash.start()
+    assert dash.running
+    wait_until(lambda: dash.epoch >= 3)
+    run, steps_then = dash.run, dash.steps
+    dash.lr.value = 0.002
+    epoch_of_change = dash.epoch
+    wait_until(lambda: dash.epoch >= epoch_of_change + 3)
+    dash.pause()
+    assert not dash.running
+    assert dash.run is run and len(dash.runs) == 1, "a learning-rate change must not reset"
+    assert dash.rule.eta == 0.002
+    (step, target, name, value), = run.changes
+    assert (target, name, value) == ("optimizer", "eta", 0.002)
+    assert step > steps_then, "the change lands at a step after the slider moved"
+    lrs = [r["lr"] for r in dash.history]
+    assert lrs[0] == pytest.approx(0.03) and lrs[-1] == 0.002
+    assert dash.status.startswith("Paused at epoch")
+
+
+def test_optimizer_hyperparameter_applies_mid_run(dash):
+    dash.optimizer.value = "Momentum"
+    dash.train(2)
+    dash.hyper["rho"].value = 0.5
+    assert dash.rule.rho == 0.5
+    dash.train(1)
+    assert dash.run.changes == [(2 * len(dash.loader) + 1, "optimizer", "rho", 0.5)]
+    assert len(dash.runs) == 1  # the Adam run of the fixture was untrained, so not kept
+
+
+def test_bad_hyperparameter_is_reported_and_never_reaches_training(dash, callback_errors):
+    dash.train(1)
+    dash.hyper["epsilon"].value = -1.0      # Adam's ε must not be negative
+    assert "Error in epsilon" in dash.status and "epsilon" in str(dash.errors[0][1])
+    assert dash.rule.epsilon == 1e-8
+    dash.train(1)
+    assert dash.run.changes == [] and dash.epoch == 2
+    assert callback_errors.take(), "the error was logged"
+    dash.errors.clear()
+
+
+@pytest.mark.parametrize("control, value", [
+    ("hidden", (6,)), ("activation", "relu"), ("optimizer", "RMSProp"), ("batchsize", 4),
+    ("dataset", "moons"), ("noise", 0.2), ("split", 0.7), ("seed", 5), ("modifier", "ClipNorm"),
+])
+def test_structural_change_resets_the_model_and_says_so(dash, control, value):
+    dash.train(2)
+    old_run, old_weights = dash.run, dash.model[0].weight.copy()
+    if control == "hidden":
+        dash.hidden.value = value
+    else:
+        getattr(dash, control).value = value
+    assert dash.run is not old_run and dash.runs[-2] is old_run
+    assert dash.history == [] and dash.steps == 0
+    assert dash.status.startswith("Model reset:") and "new run" in dash.status
+    changed = dash.model[0].weight.shape != old_weights.shape or not np.array_equal(
+        dash.model[0].weight, old_weights)
+    assert changed or control in ("batchsize", "optimizer", "modifier", "noise", "split"), \
+        "the model was rebuilt"
+
+
+def test_run_history_keeps_earlier_runs_until_cleared(dash):
+    dash.train(2)
+    dash.lr.value = 0.3
+    dash.train(1)
+    dash.optimizer.value = "Descent"
+    dash.train(2)
+    first = dash.runs[0]
+    assert [len(r.history) for r in dash.runs] == [3, 2]
+    assert first.label.startswith("#1 Adam η 0.03→0.3")
+    assert "#1 Adam" in dash.runs_label.value
+    dash.clear_button.click()
+    assert dash.runs == [dash.run] and "earlier runs" not in dash.runs_label.value
+
+
+def test_buttons_drive_training(dash):
+    dash.step_button.click()
+    assert dash.epoch == 1
+    dash.start_button.click()
+    assert dash.running and dash.start_button.description == "❚❚"
+    wait_until(lambda: dash.epoch >= 4)
+    dash.start_button.click()
+    assert not dash.running and dash.start_button.description == "▶"
+    assert dash.epoch >= 4
+    run = dash.run
+    dash.reset_button.click()
+    assert dash.run is not run and dash.epoch == 0 and "seed 0" in dash.status
+    dash.code_button.click()
+    assert "fl.setup" in dash.code_view.value and dash.code_view.layout.display == ""
+    dash.code_button.click()
+    assert dash.code_view.layout.display == "none"
+
+
+def test_loss_plot_image_changes_while_a_thread_trains(dash):
+    before = dash.loss_plot.widget.value
+    frames = dash.loss_plot.frames
+    dash.start()
+    wait_until(lambda: dash.loss_plot.frames >= frames + 3)
+    dash.pause()
+    assert dash.loss_plot.widget.value != before
+    assert dash.grad_plot.widget.value and dash.output_plot.widget.value
+
+
+def test_a_thread_run_stops_within_0_2_s_of_pause(dash):
+    dash.start()
+    wait_until(lambda: dash.epoch >= 2)
+    asked = time.perf_counter()
+    dash.pause()
+    assert dash.runner.stopped_at - asked < 0.2
+    steps = dash.steps
+    time.sleep(0.2)
+    assert dash.steps == steps, "no step may run after pause() has returned"
+
+
+def test_asyncio_runner_trains_without_a_thread():
+    async def main():
+        d = TrainingDashboard(dataset="xor", hidden=(4,), runner="asyncio", seed=2)
+        d.start()
+        assert isinstance(d.runner, AsyncioRunner) and d.running
+        while d.epoch < 3:
+            await asyncio.sleep(0.01)   # the loop stays free between frames
+        d.pause()
+        await d.runner.task
+        return d
+
+    d = asyncio.run(main())
+    assert not d.running and d.epoch >= 3 and d.errors == []
+    assert d.status.startswith("Paused at epoch")
+
+
+def test_runner_errors_end_the_run_and_reach_the_status_line(dash, callback_errors):
+    def broken(m, *args):
+        raise FloatingPointError("boom")
+    dash._loss = lambda yhat, y: broken(None)
+    dash.start()
+    wait_until(lambda: not dash.running)
+    assert dash.status == "Error in training: FloatingPointError: boom"
+    assert callback_errors.take()
+    dash.errors.clear()
+
+
+def test_a_failing_click_handler_is_shown_not_swallowed(dash, callback_errors):
+    def fail():
+        raise RuntimeError("kaput")
+    dash.step = fail
+    dash.step_button.click()
+    assert dash.status == "Error in step: RuntimeError: kaput"
+    assert [w for w, _ in dash.errors] == ["step"]
+    assert callback_errors.take()
+    dash.errors.clear()
+
+
+def test_callback_errors_fixture_catches_what_ipywidgets_only_logs(callback_errors):
+    import ipywidgets
+    b = ipywidgets.Button()
+    b.on_click(lambda _: 1 / 0)
+    b.click()                        # ipywidgets logs the ZeroDivisionError and returns
+    assert callback_errors.take(), "the fixture must see the logged exception"
+
+
+# --------------------------------------------------------------------------- divergence
+
+def test_divergence_pauses_with_a_plain_message_and_keeps_the_curve():
+    d = TrainingDashboard(dataset="linear", hidden=(), optimizer="Descent", lr=0.01, seed=0)
+    d.train(3)
+    d.lr.value = 10.0
+    history = d.train(50)
+    assert d.run.diverged
+    assert len(history) >= 3, "the epochs before the divergence stay"
+    assert d.epoch < 53
+    assert "diverged" in d.status and "smaller" in d.status and "learning rate" in d.status
+    assert not d.running
+    d.lr.value = 0.01
+    assert d.step()["epoch"] == 1  # a new run replaces the diverged one
+    assert len(d.runs) == 2 and d.runs[0].diverged and d.epoch == 1
+
+
+def test_divergence_in_a_thread_pauses_by_itself():
+    d = TrainingDashboard(dataset="regression1d", optimizer="Descent", lr=10.0, seed=0)
+    d.start()
+    wait_until(lambda: not d.running)
+    assert d.run.diverged and "diverged" in d.status
+    assert d.start_button.description == "▶"
+    assert d.errors == []
+
+
+# --------------------------------------------------------------------------- show the code
+
+def _run_code(code):
+    script = code + "\nimport json\nprint('LOSSES=' + json.dumps(losses))\n"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("LOSSES=")][-1]
+    return [tuple(p) for p in json.loads(line[len("LOSSES="):])]
+
+
+@pytest.mark.parametrize("setup", ["circles+lr+clipnorm", "regression1d+momentum", "linear"])
+def test_code_reproduces_the_losses_in_a_fresh_process(setup):
+    if setup == "circles+lr+clipnorm":
+        d = TrainingDashboard(dataset="circles", hidden=(5, 3), activation="relu",
+                              modifier="ClipNorm", lr=0.05, batchsize=7, seed=4)
+        d.train(3)
+        d.lr.value = 0.01                # mid-run changes are replayed at the same step
+        d.hyper["ClipNorm.omega"].value = 0.5
+        d.train(2)
+        d.lr.value = 0.2
+        d.train(1)
+    elif setup == "regression1d+momentum":
+        d = TrainingDashboard(dataset="regression1d", hidden=(8,), optimizer="Momentum",
+                              lr=0.05, noise=0.2, split=0.6, seed=7)
+        d.hyper["rho"].value = 0.8       # before the first step: part of the constructor
+        d.train(4)
+    else:
+        d = TrainingDashboard(dataset="linear", hidden=(), optimizer="Descent", lr=0.05, seed=1)
+        d.train(5)
+    code = d.code()
+    losses = _run_code(code)
+    assert losses == [(r["train_loss"], r["test_loss"]) for r in d.history]
+    if setup == "circles+lr+clipnorm":
+        assert "changes = {" in code and "omega" in code
+    if setup == "regression1d+momentum":
+        assert "fl.Momentum(0.05, rho=0.8)" in code
+
+
+def test_code_covers_complete_epochs_when_paused_mid_epoch(dash):
+    dash.train(1)
+    dash._step_once()                    # one step into epoch 2
+    code = dash.code()
+    assert "range(1, 2)" in code and "1 steps into epoch 2" in code
+
+
+# --------------------------------------------------------------------------- your own model and data
+
+def test_a_user_model_builder_and_dataset_work_for_the_digits():
+    X, y = fl.datasets.digits()
+    data = Dataset(X[:, :300], y[:300], X[:, 300:400], y[300:400], name="digits")
+
+    def build(n_in, n_out):
+        return Chain(Dense(n_in, 16, fl.relu), Dense(16, n_out))
+
+    d = TrainingDashboard(data=data, model=build, optimizer="Adam", lr=0.01, batchsize=32, seed=0)
+    assert d.data.classes == 10 and d.model[1].weight.shape == (10, 16)
+    assert d.hidden not in d.widget.children[3].children[1].children, "no layer controls"
+    history = d.train(3)
+    assert history[-1]["test_accuracy"] > history[0]["test_accuracy"] - 0.2
+    assert history[-1]["train_loss"] < d.initial["train_loss"]
+    assert d._output_mode() == "accuracy"
+    code = d.code()
+    assert "def build(n_in, n_out):" in code and "model = build(n_in=64, n_out=10)" in code
+    assert d.errors == []
+
+
+def test_a_builder_that_takes_hidden_and_activation_gets_the_controls():
+    seen = {}
+
+    def build(n_in, n_out, hidden, activation):
+        seen.update(hidden=hidden, activation=activation)
+        sizes = (n_in,) + tuple(hidden)
+        return Chain(*[Dense(a, b, activation) for a, b in zip(sizes, sizes[1:])],
+                     Dense(sizes[-1], n_out))
+
+    d = TrainingDashboard(dataset="moons", model=build, hidden=(3,), activation="relu")
+    d.hidden.value = (4, 2)
+    assert seen == {"hidden": (4, 2), "activation": fl.relu}
+    assert len(d.train(1)) == 1
+
+
+# --------------------------------------------------------------------------- runners and plots
+
+def test_thread_runner_reports_tick_errors_and_calls_on_exit():
+    errors, exits = [], []
+
+    def tick(should_stop):
+        raise ValueError("bad tick")
+
+    r = ThreadRunner()
+    r.start(tick, on_error=errors.append, on_exit=lambda: exits.append(1))
+    assert r.join(timeout=2)
+    assert [str(e) for e in errors] == ["bad tick"] and exits == [1]
+
+
+def test_asyncio_runner_needs_a_running_loop():
+    with pytest.raises(RuntimeError, match="running asyncio event loop"):
+        AsyncioRunner().start(lambda s: False)
+
+
+def test_liveplot_redraws_only_the_animated_artists_between_invalidations():
+    plot = LivePlot(2, 1)
+    ax = plot.fig.add_subplot()
+    line = plot.animate(*ax.plot([0, 1], [0, 1]))
+    for k in range(5):
+        line.set_ydata([0, k])
+        plot.render()
+    assert plot.frames == 5 and plot.full_draws == 1
+    plot.invalidate()
+    plot.render()
+    assert plot.full_draws == 2
