@@ -92,8 +92,20 @@ defufunc(np.maximum,
 defufunc(np.minimum,
          lambda g, ans, x, y: ub(g * _tie_split(y, x), x),
          lambda g, ans, x, y: ub(g * _tie_split(x, y), y))
-UFUNCS[np.fmax] = UFUNCS[np.maximum]
-UFUNCS[np.fmin] = UFUNCS[np.minimum]
+
+
+def _nan_split(x, y):
+    """fmax/fmin also pick x where only y is NaN (and neither where both are)."""
+    return np.isnan(y) & ~np.isnan(x)
+
+
+# fmax and fmin ignore a NaN on one side, so where one side is NaN the other gets the gradient.
+defufunc(np.fmax,
+         lambda g, ans, x, y: ub(g * (_tie_split(x, y) + _nan_split(x, y)), x),
+         lambda g, ans, x, y: ub(g * (_tie_split(y, x) + _nan_split(y, x)), y))
+defufunc(np.fmin,
+         lambda g, ans, x, y: ub(g * (_tie_split(y, x) + _nan_split(x, y)), x),
+         lambda g, ans, x, y: ub(g * (_tie_split(x, y) + _nan_split(y, x)), y))
 
 # Results that carry no gradient: comparisons, logic, rounding, tests.
 CONSTANT_UFUNCS.update({
