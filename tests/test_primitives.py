@@ -181,10 +181,9 @@ case("x ** -1", lambda x: x ** -1, one(avoid=(0.0,), gap=0.3), covers=[np.power]
 case("x ** 1", lambda x: x ** 1, one(), covers=[np.power])
 case("x ** 0", lambda x: x ** 0, one(), covers=[np.power])
 case("2.5 ** x", lambda x: 2.5 ** x, one(), covers=[np.power])
-case("x % 2.5", lambda x: x % 2.5, one(-4.0, 4.0, avoid=(-2.5, 0.0, 2.5)), covers=[np.remainder],
-     bug="np.remainder (x % y) has no gradient rule")
-case("np.remainder", np.remainder, pair(-1.9, 1.9, avoid=(0.0,), gap=1.1, lo2=1.0, hi2=1.05),
-     bug="np.remainder (x % y) has no gradient rule")
+case("x % 2.5", lambda x: x % 2.5, one(-4.0, 4.0, avoid=(-2.5, 0.0, 2.5)), covers=[np.remainder])
+case("7.5 % y", lambda y: 7.5 % y, one(2.6, 3.6), covers=[np.remainder])
+case("np.remainder", np.remainder, pair(-1.9, 1.9, avoid=(0.0,), gap=1.1, lo2=1.0, hi2=1.05, avoid2=()))
 case("number * array: gradient is a float", lambda a, x: a * x,
      call(scalars(), arrays()), covers=[np.multiply])
 case("number ** number", lambda a, b: a ** b, call(scalars(0.3, 2.0), scalars()), covers=[np.power])
@@ -1054,7 +1053,6 @@ def test_fmax_and_fmin_ignore_nan_like_numpy():
     np.testing.assert_array_equal(gy, [0.0, 1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="np.remainder (x % y) has no gradient rule")
 def test_the_remainder_operator_is_traced():
     g, = fl.gradient(lambda x: np.sum(x % 2.5), np.array([1.0, 3.0, -1.0]))
     np.testing.assert_array_equal(g, [1.0, 1.0, 1.0])

@@ -50,6 +50,9 @@ def _power_vjp_x(g, ans, x, y):
 defufunc(np.power,
          _power_vjp_x,
          lambda g, ans, x, y: ub(g * ans * _safe_log(x), y))
+# x % y = x - floor(x / y) y: slope 1 in x, -floor(x / y) in y (away from the jumps)
+defufunc(np.remainder, lambda g, ans, x, y: ub(g, x),
+         lambda g, ans, x, y: ub(-g * np.floor_divide(x, y), y))
 defufunc(np.square, lambda g, ans, x: g * 2 * x)
 defufunc(np.reciprocal, lambda g, ans, x: -g * ans * ans)
 
