@@ -232,8 +232,7 @@ case("np.vdot", np.vdot, shapes(min_dims=1).flatmap(lambda s: call(arrays(s), ar
 case("np.inner (vectors)", np.inner, matmul_args("vector @ vector"))
 case("np.inner (arrays, last axes)", np.inner,
      st.tuples(shapes(min_dims=1, max_dims=2), shapes(max_dims=1), st.integers(1, 3)).flatmap(
-         lambda t: call(arrays(t[0] + (t[2],)), arrays(t[1] + (t[2],)))),
-     bug="np.inner of N-D arrays uses np.tensordot, which drops the tape: gradient None")
+         lambda t: call(arrays(t[0] + (t[2],)), arrays(t[1] + (t[2],)))))
 
 EINSUM_SPECS = ["ij,jk->ik", "ij,jk", "i,i->", "i,i", "i,j->ij", "ij->ji", "ij->", "ij->j", "ji",
                 "bij,bjk->bik", "ij,ij->ij", "ijk,kj->i", "ab,bc,cd->ad", "a,ab,b->", "ij,k",
@@ -247,8 +246,8 @@ def einsum_args(draw, spec, broadcast_ellipsis=False):
     n_ell = sum("..." in s for s in ins)
     if broadcast_ellipsis:  # batch axes (2, 1) against (3,): they must be summed back
         ells = [(2, 1), (3,)][:n_ell]
-    else:  # the same batch axes for every operand
-        ells = [draw(shapes(max_dims=2))] * n_ell
+    else:
+        ells = list(draw(broadcast_shapes(num_shapes=n_ell, max_dims=2))) if n_ell else []
     shapes_ = []
     for s in ins:
         if "..." in s:
@@ -264,7 +263,7 @@ for _spec in EINSUM_SPECS:
          covers=[np.einsum])
 case("np.einsum('...ij,...jk->...ik'), batch axes broadcast", lambda a, b: np.einsum(
     "...ij,...jk->...ik", a, b), einsum_args("...ij,...jk->...ik", broadcast_ellipsis=True),
-     covers=[np.einsum], bug="einsum's pullback does not sum broadcast ellipsis axes back")
+     covers=[np.einsum])
 
 
 @st.composite
@@ -280,7 +279,7 @@ def tensordot_args(draw):
 
 
 case("np.tensordot", lambda a, b, axes: np.tensordot(a, b, axes=axes), tensordot_args(),
-     covers=[np.tensordot], bug="np.tensordot calls np.asarray, dropping the tape: gradient None")
+     covers=[np.tensordot])
 
 
 @st.composite
@@ -313,8 +312,28 @@ def vector_norm_args(draw):
 
 
 case("np.linalg.norm(vector, ord=1, 3, 0.5, ±inf, -1)", lambda x, ord: np.linalg.norm(x, ord=ord),
-     vector_norm_args(), covers=[np.linalg.norm],
-     bug="np.linalg.norm with ord other than 2/'fro' goes through np.asarray: gradient None")
+     vector_norm_args(), covers=[np.linalg.norm])
+
+
+@st.composite
+def matrix_norm_args(draw):
+    """Entries ±2^k (scaled) with distinct k: no two row or column sums of |x| can tie."""
+    shape = draw(shapes(min_dims=2, max_dims=3).filter(lambda s: np.prod(s) <= 12))
+    n = int(np.prod(shape))
+    k = np.array(draw(st.permutations(range(n))), dtype=float)
+    signs = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n)))
+    x = with_layout((signs * 2.0 ** (k - n + 3)).reshape(shape), draw(layout))
+    kw = {"ord": draw(st.sampled_from([1, -1, np.inf, -np.inf, "fro", None]))}
+    if x.ndim == 3 or draw(st.booleans()):
+        kw["axis"] = tuple(draw(st.permutations(range(-x.ndim, 0)))[:2])
+        kw["keepdims"] = draw(st.booleans())
+    elif draw(st.booleans()):
+        kw["keepdims"] = True
+    return (x,), kw
+
+
+case("np.linalg.norm(matrix, ord=±1, ±inf, 'fro'; axis pairs, keepdims)",
+     lambda x, **kw: np.linalg.norm(x, **kw), matrix_norm_args(), covers=[np.linalg.norm])
 
 # --------------------------------------------------------------------------- reductions
 
@@ -1034,11 +1053,43 @@ def test_roll_passes_the_gradient_back_to_where_each_value_came_from():
     np.testing.assert_array_equal(g, np.roll(w, (-1, 1), axis=(0, 1)))
 
 
-@pytest.mark.xfail(strict=True, reason="np.linalg.norm with ord other than 2/'fro' goes through np.asarray: gradient None")
 def test_vector_norms_of_every_order_have_gradients():
     x = np.array([3.0, -4.0])
     assert fl.gradient(lambda x: np.linalg.norm(x, ord=1), x)[0].tolist() == [1.0, -1.0]
     assert fl.gradient(lambda x: np.linalg.norm(x, ord=np.inf), x)[0].tolist() == [0.0, -1.0]
+    g, = fl.gradient(lambda x: np.linalg.norm(x, ord=3), x)
+    np.testing.assert_allclose(g, np.sign(x) * np.abs(x) ** 2 / np.sum(np.abs(x) ** 3) ** (2 / 3))
+    assert fl.withgradient(lambda x: np.linalg.norm(x, ord=0), x) == (2.0, (None,))
+
+
+def test_matrix_norms_have_gradients_or_say_which_orders_do_not():
+    M = np.array([[1.0, -2.0], [3.0, 4.0]])
+    g, = fl.gradient(lambda M: np.linalg.norm(M, ord=1), M)  # the largest column sum: column 1
+    np.testing.assert_array_equal(g, [[0.0, -1.0], [0.0, 1.0]])
+    g, = fl.gradient(lambda M: np.linalg.norm(M, ord=np.inf), M)  # the largest row sum: row 1
+    np.testing.assert_array_equal(g, [[0.0, 0.0], [1.0, 1.0]])
+    for ord in (2, -2, "nuc"):
+        with pytest.raises(fl.NoGradientRule, match="numpy.linalg.norm with ord="):
+            fl.gradient(lambda M: np.linalg.norm(M, ord=ord), M)
+    with pytest.raises(ValueError, match="for vectors"):
+        fl.gradient(lambda x: np.linalg.norm(x, ord="fro"), np.ones(2))
+
+
+def test_tensordot_and_inner_of_arrays_have_gradients():
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+    ga, gb = fl.gradient(lambda a, b: np.sum(np.tensordot(a, b, axes=1)), a, b)
+    np.testing.assert_array_equal(ga, np.tile(b.sum(axis=1), (2, 1)))
+    np.testing.assert_array_equal(gb, np.tile(a.sum(axis=0)[:, None], (1, 4)))
+    ga, = fl.gradient(lambda a: np.sum(np.inner(a, b.T)), a)
+    np.testing.assert_array_equal(ga, np.tile(b.sum(axis=1), (2, 1)))
+
+
+def test_einsum_sums_broadcast_batch_axes_back():
+    a, b = np.ones((2, 1, 3, 4)), np.ones((5, 4, 6))
+    ga, gb = fl.gradient(lambda a, b: np.sum(np.einsum("...ij,...jk->...ik", a, b)), a, b)
+    assert ga.shape == a.shape and gb.shape == b.shape
+    np.testing.assert_array_equal(ga, np.full(a.shape, 5 * 6.0))
+    np.testing.assert_array_equal(gb, np.full(b.shape, 2 * 3.0))
 
 
 def test_fmax_and_fmin_ignore_nan_like_numpy():

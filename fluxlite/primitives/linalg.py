@@ -107,7 +107,8 @@ def _einsum_vjp(k):
             shape = np.shape(arrays[k])
             ops.append(np.ones([shape[ins[k].index(c)] for c in lonely]))
             subs.append(lonely)
-        return np.einsum(",".join(subs) + "->" + ins[k], *ops)
+        # axes that broadcasting stretched (length 1 in operand k only) are summed back
+        return ub(np.einsum(",".join(subs) + "->" + ins[k], *ops), arrays[k])
     return vjp
 
 
@@ -127,6 +128,28 @@ def _einsum(*operands, out=None, optimize=False, **kwargs):
 FUNCTIONS[np.einsum] = _einsum
 
 
+def _tensordot(a, b, axes=2):
+    """np.tensordot as an einsum: the summed axes of a and b share letters.
+    (NumPy's own version calls np.asarray, which would drop the tape.)"""
+    na, nb = np.ndim(a), np.ndim(b)
+    if np.ndim(axes) == 0:
+        axes = (list(range(na - int(axes), na)), list(range(int(axes))))
+    sum_a, sum_b = ([int(i) % n for i in np.atleast_1d(ax)] for ax, n in zip(axes, (na, nb)))
+    if len(sum_a) != len(sum_b):
+        raise ValueError("shape-mismatch for sum")
+    sa = _LETTERS[:na]
+    sb = [_LETTERS[na + j] for j in range(nb)]
+    for i, j in zip(sum_a, sum_b):
+        sb[j] = sa[i]
+    sb = "".join(sb)
+    out = "".join(c for i, c in enumerate(sa) if i not in sum_a) + "".join(
+        c for j, c in enumerate(sb) if j not in sum_b)
+    return EINSUM(a, b, spec=((sa, sb), out))
+
+
+FUNCTIONS[np.tensordot] = _tensordot
+
+
 def _norm_vjp(g, ans, x, axis=None, keepdims=False):
     from .reductions import _expand
     n = _expand(ans, x, axis, keepdims)
@@ -138,14 +161,56 @@ NORM = primitive(lambda x, axis=None, keepdims=False: np.linalg.norm(x, axis=axi
 
 
 def _norm(x, ord=None, axis=None, keepdims=False):
-    euclid = ord is None or ord == "fro" or (ord == 2 and (np.ndim(x) == 1 or np.ndim(axis) == 0
-                                                         and axis is not None))
-    if euclid:
-        if axis is None and np.ndim(x) > 1:
-            return np.reshape(NORM(np.reshape(x, -1)), (1,) * np.ndim(x)) if keepdims else NORM(
-                np.reshape(x, -1))
-        return NORM(x, axis=axis if not isinstance(axis, list) else tuple(axis), keepdims=keepdims)
-    return np.linalg.norm._implementation(x, ord=ord, axis=axis, keepdims=keepdims)
+    nd = np.ndim(x)
+    if axis is None and (ord is None or ord == "fro" and nd == 2 or ord == 2 and nd == 1):
+        if nd > 1:  # the 2-norm of all the numbers
+            flat = NORM(np.reshape(x, -1))
+            return np.reshape(flat, (1,) * nd) if keepdims else flat
+        return NORM(x, keepdims=keepdims)
+    if axis is None:
+        if nd not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(nd))
+    axes = tuple(int(a) % nd for a in np.atleast_1d(axis))
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes[0], keepdims)
+    if len(axes) == 2 and axes[0] != axes[1]:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError(f"np.linalg.norm: axis={axis!r} must be one axis or two different axes")
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    """Vector norms along one axis, written with traced operations:
+    ‖x‖_p = (Σ|x_i|^p)^(1/p); ‖x‖_∞ = max|x_i|; ‖x‖_-∞ = min|x_i|; ‖x‖_0 counts non-zeros."""
+    if ord is None or ord == 2:
+        return NORM(x, axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axis, keepdims=keepdims)
+    if ord == 0:  # a count: no gradient
+        return np.sum(np.asarray(x) != 0, axis=axis, keepdims=keepdims).astype(np.result_type(x, 1.0))
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
+    return np.sum(np.abs(x) ** ord, axis=axis, keepdims=keepdims) ** (1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes, keepdims):
+    """Matrix norms over two axes (rows r, columns c): 'fro' as the 2-norm of all entries,
+    ord=1 the largest column sum of |x|, ord=inf the largest row sum (-1, -inf: smallest)."""
+    r, c = axes
+    if ord is None or ord == "fro":
+        return NORM(x, axis=axes, keepdims=keepdims)
+    if ord in (1, -1, np.inf, -np.inf):
+        pick = np.max if ord > 0 else np.min
+        summed, across = (r, c) if ord in (1, -1) else (c, r)
+        out = pick(np.sum(np.abs(x), axis=summed, keepdims=True), axis=across, keepdims=True)
+        return out if keepdims else np.squeeze(out, axis=axes)
+    raise NoGradientRule(f"fluxlite has no gradient rule for numpy.linalg.norm with ord={ord!r} on "
+                         f"matrices (it needs singular values).\nUse the Frobenius norm "
+                         f"(ord=None or 'fro'), or ord=1 / ord=np.inf.")
 
 
 FUNCTIONS[np.linalg.norm] = _norm

@@ -152,7 +152,7 @@ _register(np.stack, lambda arrays, axis=0, out=None, dtype=None, casting="same_k
 # NumPy builds these from operations traced above (indexing, reshape, concatenate).
 DECOMPOSED_FUNCTIONS.update({np.hstack, np.vstack, np.atleast_1d, np.atleast_2d,
                              np.atleast_3d, np.flip, np.fliplr, np.flipud, np.split, np.array_split,
-                             np.tensordot, np.diff, np.append})
+                             np.diff, np.append})
 
 
 def _column_stack(tup):
