@@ -31,6 +31,7 @@ import html
 import inspect
 import logging
 import math
+import re
 import threading
 import time
 
@@ -205,7 +206,7 @@ def builtin_data(key, noise, split, seed, n=None):
 # --------------------------------------------------------------------------- small widgets
 
 class HiddenLayers(W.VBox):
-    """How many hidden layers (0–6) and how wide each is (1–32): one vertical slider per layer.
+    """How many hidden layers (0–6) and how wide each is (1–32): one slider per layer.
 
     ``value`` is the tuple of widths, e.g. ``(8, 8)`` for two layers of 8; setting it moves the
     sliders, and moving a slider changes it (observe ``"value"`` to hear about it once).
@@ -221,17 +222,18 @@ class HiddenLayers(W.VBox):
     def __init__(self, widths=(4, 4), max_layers=6, max_width=32, **kwargs):
         self._syncing = False
         self.count = W.IntSlider(value=0, min=0, max=max_layers, description="",
-                                 layout=W.Layout(width="190px"))
+                                 continuous_update=False, layout=W.Layout(width="250px"))
         self.count.add_class("fl-depth")
-        self.widths = [W.IntSlider(value=4, min=1, max=max_width, orientation="vertical",
-                                   description=f"{i + 1}",
-                                   layout=W.Layout(width="34px", height="120px"))
+        self.widths = [W.IntSlider(value=4, min=1, max=max_width, description=f"layer {i + 1}",
+                                   continuous_update=False,
+                                   layout=W.Layout(width="250px", height="26px"),
+                                   style={"description_width": "50px"})
                        for i in range(max_layers)]
         for s in self.widths:
             s.add_class("fl-width")
-        self._row = W.HBox(self.widths, layout=W.Layout(min_height="130px"))
+        self._rows = W.VBox(self.widths)
         super().__init__([_labelled("hidden layers", self.count),
-                          _labelled("neurons per layer", self._row)], **kwargs)
+                          _labelled("neurons per layer", self._rows)], **kwargs)
         for w in [self.count] + self.widths:
             w.observe(self._from_sliders, "value")
         self.value = tuple(widths)
@@ -342,12 +344,15 @@ _CSS = """
 .fl-dash .fl-status .fl-error { color: #b3261e; font-weight: 600; }
 .fl-dash .fl-model pre, .fl-dash .fl-code pre { font-size: 11px; line-height: 14px; margin: 4px 0;
   background: #f6f8fa; border: 1px solid #e6e8eb; border-radius: 4px; padding: 6px 8px;
-  white-space: pre; overflow-x: auto; }
+  white-space: pre; overflow-x: auto;
+  font-family: "DejaVu Sans Mono", Menlo, Consolas, "Liberation Mono", monospace; }
 .fl-dash .fl-code pre { font-size: 12px; line-height: 16px; max-height: 420px; }
 .fl-dash .fl-note { font-size: 11.5px; color: #7a8088; }
 .fl-dash .fl-runs { font-size: 11.5px; line-height: 16px; margin: 0 0 6px 6px; }
 .fl-dash .fl-footer { padding: 6px 16px 10px 16px; }
 .fl-dash .widget-slider .widget-readout { font-size: 12px; }
+.fl-dash .widget-dropdown select { font-size: 12.5px; }
+.fl-dash .fl-width .widget-label { font-size: 11.5px; color: #555; }
 </style>
 """
 
@@ -442,24 +447,27 @@ class TrainingDashboard:
             raise ValueError(f"lr must lie between 1e-5 and 10 (the slider's range), got {lr!r}.")
         default_noise = DATASETS.get(dataset, (None, None, 0.1))[2]
         self.lr = W.FloatLogSlider(value=lr, base=10, min=-5, max=1, step=0.05,
-                                   readout_format=".2g", layout=W.Layout(width="230px"))
+                                   readout_format=".2g", continuous_update=False,
+                                   layout=W.Layout(width="260px"))
         self.lr.add_class("fl-lr")
         self.optimizer = W.Dropdown(options=OPTIMIZERS, value=optimizer,
-                                    layout=W.Layout(width="120px"))
+                                    layout=W.Layout(width="135px"))
         self.modifier = W.Dropdown(options=MODIFIERS, value=modifier,
                                    layout=W.Layout(width="130px"))
         self.activation = W.Dropdown(options=list(ACTIVATIONS), value=activation,
-                                     layout=W.Layout(width="110px"))
-        self.batchsize = W.IntSlider(value=batchsize, min=1, max=64,
-                                     layout=W.Layout(width="170px"))
+                                     layout=W.Layout(width="125px"))
+        self.batchsize = W.IntSlider(value=batchsize, min=1, max=64, continuous_update=False,
+                                     layout=W.Layout(width="195px"))
         self.hidden = HiddenLayers(hidden)
         self.dataset = W.Dropdown(options=[(v[0], k) for k, v in DATASETS.items()],
                                   value=dataset if dataset in DATASETS else "circles",
-                                  layout=W.Layout(width="200px"))
+                                  layout=W.Layout(width="190px"))
         self.noise = W.FloatSlider(value=default_noise if noise is None else noise, min=0.0,
-                                   max=0.5, step=0.01, layout=W.Layout(width="200px"))
+                                   max=0.5, step=0.01, continuous_update=False,
+                                   layout=W.Layout(width="195px"))
         self.split = W.FloatSlider(value=split, min=0.1, max=0.9, step=0.05,
-                                   readout_format=".0%", layout=W.Layout(width="200px"))
+                                   readout_format=".0%", continuous_update=False,
+                                   layout=W.Layout(width="195px"))
         self.noise.disabled = DATASETS.get(dataset, (0, 0, 0))[2] is None
         self.seed = W.BoundedIntText(value=seed, min=0, max=2**31 - 1,
                                      layout=W.Layout(width="90px"))
@@ -467,8 +475,10 @@ class TrainingDashboard:
         self._hyper_box = W.VBox()
 
         self.start_button = W.Button(description="▶", tooltip="Start / pause training")
-        self.step_button = W.Button(description="Step", tooltip="Train one epoch")
-        self.reset_button = W.Button(description="Reset", tooltip="Start a fresh run")
+        self.step_button = W.Button(description="Step", tooltip="Train one epoch",
+                                    layout=W.Layout(width="72px"))
+        self.reset_button = W.Button(description="Reset", tooltip="Start a fresh run",
+                                     layout=W.Layout(width="72px"))
         self.clear_button = W.Button(description="Clear history",
                                      tooltip="Remove the earlier runs from the loss plot")
         self.code_button = W.Button(description="Show code",
@@ -905,7 +915,8 @@ class TrainingDashboard:
         self.status_label.value = (f"<span class='fl-{level}'>{html.escape(text)}</span>")
 
     def _update_model_text(self):
-        text = repr(self.model)
+        # Flux's printing, with its column padding squeezed to fit the column
+        text = "\n".join(re.sub(r"(?<=\S) {2,}", "  ", line) for line in repr(self.model).splitlines())
         self.model_label.value = f"<pre>{html.escape(text)}</pre>"
 
     def _draw_texts(self):
@@ -957,7 +968,6 @@ class TrainingDashboard:
             _labelled("learning rate", self.lr),
             _labelled("optimizer", self.optimizer),
             _labelled("activation", self.activation) if self._uses_activation else W.HTML(),
-            _labelled("batch size", self.batchsize),
         ])
         head.add_class("fl-header")
         data_controls = []
@@ -966,9 +976,13 @@ class TrainingDashboard:
         if not isinstance(self._user_data, Dataset):
             data_controls += [_labelled("noise", self.noise),
                               _labelled("training data", self.split)]
-        data_controls.append(_labelled("seed (data, weights, shuffling)", self.seed))
+        data_controls.append(_labelled("batch size", self.batchsize))
+        data_controls.append(_labelled("seed", self.seed))
+        data_controls.append(W.HTML(
+            "<div class='fl-note' style='margin-top:6px;line-height:15px'>The seed fixes the "
+            "data, the initial weights and the shuffling, so a run can be repeated exactly.</div>"))
         data_col = W.VBox([W.HTML("<div class='fl-colhead'>Data</div>")] + data_controls,
-                          layout=W.Layout(width="240px"))
+                          layout=W.Layout(width="230px"))
         model_parts = [W.HTML("<div class='fl-colhead'>Model</div>")]
         if self._uses_hidden:
             model_parts.append(self.hidden)
@@ -976,7 +990,7 @@ class TrainingDashboard:
                         _labelled("gradient modifier", self.modifier),
                         self._hyper_box,
                         _labelled("gradient norm per layer (last step)", self.grad_plot.widget)]
-        model_col = W.VBox(model_parts, layout=W.Layout(width="340px"))
+        model_col = W.VBox(model_parts, layout=W.Layout(width="350px"))
         output_col = W.VBox([W.HTML("<div class='fl-colhead'>Output</div>"), self.loss_label,
                              self.loss_plot.widget, self.runs_label, self.output_plot.widget],
                             layout=W.Layout(width="490px"))
@@ -1373,9 +1387,11 @@ class TrainingDashboard:
             if changes:
                 lines += ["", "# Your changes during the run: before step k, set rule.name = value."]
                 by_step = {}
-                for step, target, name, value in changes:
-                    by_step.setdefault(step, []).append(f"({target}, {name!r}, {value!r})")
-                entries = ",\n    ".join(f"{k}: [{', '.join(v)}]" for k, v in by_step.items())
+                for step, target, name, value in changes:   # the last value at a step wins
+                    by_step.setdefault(step, {})[(target, name)] = value
+                entries = ",\n    ".join(
+                    f"{k}: [{', '.join(f'({t}, {n!r}, {v!r})' for (t, n), v in todo.items())}]"
+                    for k, todo in by_step.items())
                 lines.append("changes = {\n    " + entries + ",\n}")
             lines += ["", "losses = []   # (train loss, test loss) after each epoch"]
             if changes:

@@ -1,0 +1,199 @@
+"""Browser tests: real JupyterLab and Voilà servers, driven in headless Chromium by Playwright.
+
+* The browser is Debian's ``/usr/bin/chromium`` (``make test`` installs it); Playwright's own
+  browser download is never used. Without the browser or the ``playwright`` package, these tests
+  are skipped with a message saying what is missing.
+* Each server gets a free port on 127.0.0.1, no token, and temporary config, settings,
+  workspace and runtime directories, so nothing from the developer's own Jupyter set-up leaks in.
+  It runs in its own process group and is always killed, even when a test fails.
+* Every wait is bounded. Every JavaScript console error and uncaught page error is collected,
+  and a test fails if there is any. Screenshots and server logs go to ``test-artifacts/``.
+"""
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+BIN = Path(sys.executable).parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic", "--disable-dev-shm-usage"]
+
+try:
+    from playwright import sync_api
+except ImportError:
+    sync_api = None
+
+if sync_api is None:
+    MISSING = ("the playwright package is missing: pip install playwright (never run "
+               "`playwright install`: the tests use Debian's /usr/bin/chromium)")
+elif not os.access(CHROMIUM, os.X_OK):
+    MISSING = f"{CHROMIUM} is missing: install Debian's chromium (make system-deps, as root)"
+else:
+    MISSING = None
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url, proc, log, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}; its log:\n"
+                               f"{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except urllib.error.HTTPError:
+            return              # the server answered (a 404 for the probe is fine)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} did not answer within {timeout} s; server log:\n"
+                       f"{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def jupyter_server(kind, tmp_path, timeout=90):
+    """Start ``jupyter lab`` or ``voila lessons/dashboard.ipynb``; yield its base URL; kill it."""
+    port = free_port()
+    home = tmp_path / f"{kind}-home"
+    dirs = {name: home / name for name in ("config", "runtime", "settings", "workspaces")}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    # JupyterLab fetches news and update checks from the internet by default: not here.
+    notif = dirs["settings"] / "@jupyterlab" / "apputils-extension"
+    notif.mkdir(parents=True)
+    (notif / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs["config"]),
+               JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTER_PLATFORM_DIRS="1",
+               IPYTHONDIR=str(home / "ipython"), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
+    env.pop("JUPYTER_TOKEN", None)
+    root_flag = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+    if kind == "lab":
+        cmd = [str(BIN / "jupyter-lab"), "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+               "--ServerApp.token=", "--ServerApp.password=", "--ServerApp.port_retries=0",
+               f"--ServerApp.root_dir={ROOT}", f"--LabApp.user_settings_dir={dirs['settings']}",
+               f"--LabApp.workspaces_dir={dirs['workspaces']}", "--LabApp.news_url=",
+               "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
+               *root_flag]
+        probe = f"http://127.0.0.1:{port}/api/status"
+    else:
+        cmd = [str(BIN / "voila"), "lessons/dashboard.ipynb", "--no-browser", f"--port={port}",
+               "--Voila.ip=127.0.0.1", "--token=", "--Voila.port_retries=0",
+               "--VoilaConfiguration.show_tracebacks=True"]
+        probe = f"http://127.0.0.1:{port}/fluxlite-probe"   # any answer means it is up
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = ARTIFACTS / f"{kind}-server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_http(probe, proc, log, timeout)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def lab_server(browser, tmp_path):
+    with jupyter_server("lab", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def voila_server(browser, tmp_path):
+    with jupyter_server("voila", tmp_path) as url:
+        yield url
+
+
+class ConsoleErrors(list):
+    """Every console error and uncaught exception of a page, as text."""
+
+    def attach(self, page):
+        page.on("console", lambda m: m.type == "error" and self.append(
+            f"console.error: {m.text} ({m.location.get('url', '')})"))
+        page.on("pageerror", lambda e: self.append(f"uncaught: {e}"))
+        return self
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if MISSING:
+        pytest.skip(MISSING)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def offline(context):
+    """Answer requests that leave 127.0.0.1 with an empty response, and list them.
+
+    This machine has no internet. Voilà's page links Font Awesome from a CDN (the dashboard
+    uses no icons); without this, the failed download would be a console error that says
+    nothing about our code. Every such URL is kept in ``context.external`` and written to
+    ``test-artifacts/external-requests.txt``.
+    """
+    context.external = []
+
+    def answer(route):
+        context.external.append(route.request.url)
+        kind = route.request.resource_type
+        route.fulfill(status=200, body="",
+                      content_type="text/css" if kind == "stylesheet" else "text/plain")
+
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), answer)
+    return context
+
+
+@pytest.fixture
+def page(browser, request):
+    context = offline(browser.new_context(viewport={"width": 1500, "height": 1700}))
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    pg.console_errors = ConsoleErrors().attach(pg)
+    yield pg
+    with contextlib.suppress(Exception):
+        ARTIFACTS.mkdir(exist_ok=True)
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"), full_page=True)
+    if context.external:
+        with open(ARTIFACTS / "external-requests.txt", "a") as f:
+            f.write("".join(f"{request.node.name}: {url}\n" for url in context.external))
+    context.close()
