@@ -32,6 +32,17 @@ pullbacks are matrix products too (``∂cols = w_matrixᵀ @ ∂y`` and
 ``∂w_matrix = ∂y @ colsᵀ``), and the pullback of ``im2col`` is ``col2im``, which
 adds each column back to the pixels it came from. The pieces are primitives
 that are each other's pullbacks, so all of this is differentiable, even twice.
+`conv_bias_act` folds the bias and a relu, tanh or σ activation into the
+matrix product's primitive, so a ``Conv`` layer records two tape entries.
+Outputs are computed channel-major and returned as views in Flux's axis
+order, so ``y.flags.c_contiguous`` is usually False; NumPy does not mind.
+
+Pooling
+-------
+`maxpool` and `meanpool` take each window's maximum or mean. When the windows
+tile the input (the default stride, no padding) each window position is one
+strided view of the input, and no copies are made. The max-pool pullback
+routes a window's gradient to its maximum, the first one on a tie.
 
 Names
 -----
@@ -45,6 +56,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .activations import relu as _relu, tanh as _tanh, σ as _sigmoid
 from .autodiff.tracer import Tracked, primitive
 
 __all__ = ["conv", "conv_bias_act", "grad_conv_data", "grad_conv_filter", "maxpool", "meanpool",
@@ -350,13 +362,14 @@ _ACTS = {
 }
 
 
+_FUSED = {id(_relu): "relu", id(_tanh): "tanh", id(np.tanh): "tanh", id(_sigmoid): "σ"}
+
+
 def _act_name(σ):
     """The name under which `σ` is fused into the convolution, None for identity, or False."""
-    from .activations import relu, tanh, σ as sigmoid
     if σ is None:
         return None
-    return {id(relu): "relu", id(tanh): "tanh", id(np.tanh): "tanh",
-            id(sigmoid): "σ"}.get(id(σ), False)
+    return _FUSED.get(id(σ), False)
 
 
 def _gemm(cols, w, b, grid, flipped, groups, act=None):
