@@ -547,6 +547,15 @@ def test_relu_conv_gradient_through_a_small_cnn_matches_finite_differences():
         assert_grad_close(g["layers"][i]["bias"], numerical_grad(L, m[i].bias), f"layer {i} bias")
 
 
+def test_settings_stay_plain_ints_inside_gradient_and_the_layer_is_not_copied():
+    c = Conv((3, 3), (2, 4), fl.relu, pad=1, stride=2, groups=2)
+    seen = []
+    fl.gradient(lambda m: (seen.append((m, m.stride, m.groups)), np.sum(m(np.ones((5, 5, 2, 1)))))[1], c)
+    m, stride, groups = seen[0]
+    assert m is c and stride == (2, 2) and type(groups) is int
+    assert fl.state(c)["pad"] == (1, 1, 1, 1) and fl.state(MaxPool((2, 2)))["k"] == (2, 2)
+
+
 def test_conv_gradient_is_a_dict_per_layer_and_none_for_settings():
     c = Conv((3, 3), (1, 2), fl.relu)
     g = fl.gradient(lambda c: np.sum(c(np.ones((4, 4, 1, 1), np.float32))), c)[0]

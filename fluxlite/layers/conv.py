@@ -177,35 +177,10 @@ def _kernel_str(layer):
     return str(tuple(w.shape[:-2])) if w is not None else str(getattr(layer, "k", "?"))
 
 
-class _Settings:
-    """A layer's fixed settings (stride, padding...), kept out of the model tree.
-
-    `gradient`, `fmap` and `state` walk a layer's attributes; numbers found there
-    would be traced or copied as if they were data. Held in this small object
-    (which has no ``__dict__``, so the walkers treat it as a leaf) they are left
-    alone. The layers expose them as read-only attributes: ``layer.stride``.
-    """
-
-    __slots__ = ("k", "stride", "pad", "dilation", "groups")
-
-    def __init__(self, **kw):
-        for name in self.__slots__:
-            setattr(self, name, kw.get(name))
-
-    def __repr__(self):
-        return "_Settings(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__) + ")"
-
-
-def _setting(name, doc):
-    return property(lambda self: getattr(self._settings, name), doc=doc)
-
-
 class _ConvBase(Layer):
+    # Settings are plain attributes, as in Flux's structs: `stride`, `dilation` (N ints), `pad`
+    # (2N ints, or N as given) and `groups`. Integers are settings to `gradient`, not variables.
     _trainable = ("weight", "bias")
-    stride = _setting("stride", "The stride along each spatial axis (a tuple).")
-    pad = _setting("pad", "The padding: 2N ints (lo, hi per axis) or N ints, as Flux stores it.")
-    dilation = _setting("dilation", "The dilation along each spatial axis (a tuple).")
-    groups = _setting("groups", "The number of channel groups (an int).")
     _flipped = False
     _name = "Conv"
 
@@ -222,10 +197,10 @@ class _ConvBase(Layer):
         self.σ = σ
         self.weight = weight
         self.bias = _make_bias(weight, bias, nbias, who)
-        dilation = nnlib._ntuple(dilation, n, "dilation")
-        self._settings = _Settings(stride=nnlib._ntuple(stride, n, "stride"), dilation=dilation,
-                                   pad=_calc_padding(pad, weight.shape[:n], dilation),
-                                   groups=int(groups))
+        self.stride = nnlib._ntuple(stride, n, "stride")
+        self.dilation = nnlib._ntuple(dilation, n, "dilation")
+        self.pad = _calc_padding(pad, weight.shape[:n], self.dilation)
+        self.groups = int(groups)
 
     def _options(self):
         s = act_suffix(self.σ)
@@ -451,16 +426,12 @@ class ConvTranspose(_ConvBase):
 class _Pool(Layer):
     _kernel_fn = None
     _name = "MaxPool"
-    k = _setting("k", "The window size (a tuple).")
-    stride = _setting("stride", "The stride along each spatial axis (a tuple).")
-    pad = _setting("pad", "The padding: 2N ints (lo, hi per axis) or N ints, as Flux stores it.")
 
     def __init__(self, k, pad=0, stride=None):
-        k = _kernel(k, self._name)
-        n = len(k)
-        self._settings = _Settings(
-            k=k, stride=k if stride is None else nnlib._ntuple(stride, n, "stride"),
-            pad=_calc_padding(pad, k, (1,) * n))
+        self.k = _kernel(k, self._name)
+        n = len(self.k)
+        self.pad = _calc_padding(pad, self.k, (1,) * n)
+        self.stride = self.k if stride is None else nnlib._ntuple(stride, n, "stride")
 
     def __call__(self, x):
         n = len(self.k)
