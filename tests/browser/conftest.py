@@ -78,6 +78,19 @@ def _wait_http(url, proc, log, timeout):
                        f"{log.read_text()[-4000:]}")
 
 
+def _kill_kernels_of(runtime_dir):
+    """Kill kernels still running with a connection file in our runtime dir.
+
+    Kernels run in a session of their own, so killing the server's process group does not
+    reach them; the server shuts them down on SIGTERM, and this catches any it did not.
+    """
+    marker = str(runtime_dir).encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if marker in (entry / "cmdline").read_bytes():
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
 @contextlib.contextmanager
 def jupyter_server(kind, tmp_path, timeout=90):
     """Start ``jupyter lab`` or ``voila lessons/dashboard.ipynb``; yield its base URL; kill it."""
@@ -126,6 +139,7 @@ def jupyter_server(kind, tmp_path, timeout=90):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+        _kill_kernels_of(dirs["runtime"])
         shutil.rmtree(home, ignore_errors=True)
 
 
