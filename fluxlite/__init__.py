@@ -25,7 +25,8 @@ _LAZY_MODULES = {
                 "GlobalMeanPool", "flatten", "BatchNorm", "Dropout", "AlphaDropout", "LayerNorm",
                 "trainmode_", "testmode_", "LayerShapeError", "glorot_uniform", "glorot_normal",
                 "kaiming_uniform", "kaiming_normal", "truncated_normal", "orthogonal",
-                "sparse_init", "zeros32", "ones32", "rand32", "randn32"],
+                "sparse_init", "zeros32", "ones32", "rand32", "randn32", "RNN", "LSTM", "GRU",
+                "RNNCell", "LSTMCell", "GRUCell", "Recur", "reset_"],
     ".losses": ["mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy",
                 "binarycrossentropy", "logitbinarycrossentropy", "kldivergence", "focal_loss",
                 "binary_focal_loss"],
@@ -70,6 +71,7 @@ __all__ = [
     "Scale", "identity", "f32", "f64", "trainable", "Conv", "CrossCor", "ConvTranspose", "SamePad",
     "MaxPool", "MeanPool", "GlobalMaxPool", "GlobalMeanPool", "flatten", "BatchNorm", "Dropout",
     "AlphaDropout", "LayerNorm", "trainmode_", "testmode_", "LayerShapeError",
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Recur", "reset_",
     "glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal", "truncated_normal",
     "orthogonal", "sparse_init", "zeros32", "ones32", "rand32", "randn32",
     # losses

@@ -21,6 +21,7 @@ traced array of the outer tape, so the inner backward pass (written in NumPy)
 is itself traced by the outer tape. That is all nested gradients need.
 """
 import itertools
+import sys
 
 import numpy as np
 
@@ -258,6 +259,20 @@ class Tracked(Param):
     def fill(self, value):
         raise InPlaceError(_INPLACE_MESSAGE.format(what="x.fill(...)"))
 
+    # Turning a traced array into a Python number cuts it off the tape: math.sin(x) calls
+    # float(x), and the gradient would silently come back None. Refuse, and say why.
+    def __float__(self):
+        _refuse_number(self, "float")
+        return float(untrace(self))
+
+    def __int__(self):
+        _refuse_number(self, "int")
+        return int(untrace(self))
+
+    def __complex__(self):
+        _refuse_number(self, "complex")
+        return complex(untrace(self))
+
     def __repr__(self):
         return "Tracked(" + repr(untrace(self))[6:]
 
@@ -284,6 +299,18 @@ _INPLACE_MESSAGE = (
     "erase values the backward pass needs, so the gradient would be silently wrong. "
     "Build a new array instead, for example `x = x + 1` instead of `x += 1`, "
     "or `np.where(mask, new, x)` / `np.concatenate(...)` instead of assigning to `x[i]`.")
+
+
+def _refuse_number(x, kind):
+    if live(x):
+        raise TracingError(
+            f"{kind}(x) was called on a traced array inside gradient: a Python number carries no "
+            f"gradient, so the result would silently not depend on x.\n"
+            f"This happens with the math module (math.sin(x), math.exp(x)): use NumPy's functions "
+            f"instead (np.sin(x), np.exp(x)), which fluxlite traces. It also happens when traced "
+            f"numbers are copied into an array (buf[i] = x, or np.array([x, y])): build arrays "
+            f"with np.stack / np.concatenate, and pass arrays, not lists of numbers, to gradient. "
+            f"To look at the value only, for printing, use x.item().")
 
 
 def _refuse_out(ufunc, inputs, out):
@@ -353,12 +380,13 @@ class Primitive:
     (12.0,)
     """
 
-    __slots__ = ("fwd", "vjps", "name")
+    __slots__ = ("fwd", "vjps", "name", "checked")
 
-    def __init__(self, fwd, name=None):
+    def __init__(self, fwd, name=None, checked=True):
         self.fwd = fwd
         self.vjps = ()
         self.name = name or getattr(fwd, "__name__", "primitive")
+        self.checked = checked  # check each pullback's shape (fluxlite's own, tested ones skip it)
 
     def defvjp(self, *vjps):
         """Set the pullbacks, one per positional argument (None: no gradient)."""
@@ -381,7 +409,21 @@ def primitive(fwd, name=None):
     >>> fl.gradient(lambda x: np.sum(square(x)), np.array([1.0, 3.0]))
     (array([2., 6.]),)
     """
-    return Primitive(fwd, name)
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    return Primitive(fwd, name, checked=not caller.startswith("fluxlite."))
+
+
+def _checked_gradient(prim, k, gk, arg):
+    """A user primitive's pullback result, refused with a clear message when its shape is wrong."""
+    want = getattr(arg, "shape", ())
+    got = getattr(gk, "shape", ())
+    if got != want:
+        raise ValueError(
+            f"The pullback of primitive {prim.name!r} for argument {k} returned a gradient of shape "
+            f"{got}, but that argument has shape {want}.\nA pullback must return a gradient shaped "
+            f"like its argument; if the forward pass broadcast the argument, sum the gradient "
+            f"back with fluxlite.autodiff.unbroadcast(g, arg).")
+    return gk
 
 
 def apply(prim, *args, **kwargs):
@@ -536,6 +578,8 @@ def backward(tape, out_i, seed):
             vjp = vjps[k]
             if vjp is not None:
                 gk = vjp(g, ans, *vals, **kwargs)
+                if prim.checked:
+                    gk = _checked_gradient(prim, k, gk, vals[k])
                 old = grads[j]
                 grads[j] = gk if old is None else old + gk
         grads[i] = None

@@ -16,9 +16,11 @@ from .init import (glorot_normal, glorot_uniform, identity_init, kaiming_normal,
                    nfan, ones32, orthogonal, rand32, randn32, sparse_init, truncated_normal,
                    zeros32)
 from .normalise import AlphaDropout, BatchNorm, Dropout, LayerNorm, testmode_, trainmode_
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, Recur, RNNCell, reset_
 from .show import Layer
 
 __all__ = [
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Recur", "reset_",
     # basic
     "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear", "Embedding", "Scale",
     "identity", "vcat", "affine", "f32", "f64", "trainable",

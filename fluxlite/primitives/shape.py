@@ -189,7 +189,7 @@ def _is_basic(idx):
 
 
 def _scatter_fwd(g, idx, shape):
-    out = np.zeros(shape, dtype=np.result_type(g, np.float64))
+    out = np.zeros(shape, dtype=getattr(g, "dtype", np.float64))  # keep float32 gradients float32
     if _is_basic(idx) or getattr(idx, "dtype", None) == bool:
         out[idx] = g
     else:
