@@ -39,6 +39,7 @@ import ipywidgets as W
 import numpy as np
 import traitlets
 from matplotlib.colors import to_rgb
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 import fluxlite as fl
 from fluxlite.functors import leaves
@@ -1081,6 +1082,7 @@ class TrainingDashboard:
                 color="#b3261e", fontsize=11, weight="bold"))
             ax.set_xlabel("epoch", fontsize=8, labelpad=1)
             ax.set_ylabel("loss", fontsize=8, labelpad=1)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
             self._draw_runs_list(past)
             plot.fig.subplots_adjust(left=0.12, right=0.98, top=0.97, bottom=0.17)
             self._loss_limits = None
@@ -1095,19 +1097,24 @@ class TrainingDashboard:
                                        for k in ("train_loss", "test_loss")])
         ys = ys[np.isfinite(ys)]
         lo, hi = (float(ys.min()), float(ys.max())) if ys.size else (0.1, 1.0)
-        # Sticky limits (whole decades, epochs doubling) so the axes are redrawn only rarely.
-        ylo = 10.0 ** math.floor(math.log10(lo))
-        yhi = 10.0 ** math.ceil(math.log10(hi) + 1e-9)
-        if yhi / ylo < 100:
-            yhi = ylo * 100 if hi / ylo > 10 else ylo * 10
-            yhi = max(yhi, 10.0 ** math.ceil(math.log10(hi) + 0.05))
-        xmax = 10
-        while xmax < max([self.epoch] + [len(r.history) for r in past]):
-            xmax *= 2
+        # Sticky limits (quarter decades; epochs in steps 10, 15, 20, 30, 40, 60, 80, 100, ...)
+        # so that the axes, the costly part of a frame, are redrawn only rarely.
+        ylo = 10.0 ** (math.floor(4 * math.log10(lo)) / 4)
+        yhi = 10.0 ** (math.ceil(4 * math.log10(hi) + 1e-9) / 4)
+        if yhi / ylo < 10 ** 0.5:
+            yhi = ylo * 10 ** 0.5
+        xmax = _nice_ceiling(max([self.epoch] + [len(r.history) for r in past]))
         limits = (xmax, ylo, yhi)
         if limits != self._loss_limits:
             ax.set_xlim(0, xmax)
-            ax.set_ylim(ylo, yhi * 1.05)
+            ax.set_ylim(ylo, yhi)
+            # plain numbers (0.1, 0.2, 0.5, 1 …) rather than 10⁻¹ and 2×10⁻¹ on the log axis
+            decades = math.log10(yhi / ylo)
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0,) if decades > 3 else
+                                                  (1.0, 2.0, 5.0) if decades > 1.2 else
+                                                  (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
             self._loss_limits = limits
             plot.invalidate()
 
@@ -1167,9 +1174,7 @@ class TrainingDashboard:
             for line, which in self._acc_lines:
                 line.set_data(xs, [self.run.initial[f"{which}_accuracy"]]
                               + [r[f"{which}_accuracy"] for r in self.history])
-            xmax = 10
-            while xmax < self.epoch:
-                xmax *= 2
+            xmax = _nice_ceiling(self.epoch)
             if self._acc_ax.get_xlim()[1] != xmax:
                 self._acc_ax.set_xlim(0, xmax)
                 self.output_plot.invalidate()
@@ -1204,8 +1209,7 @@ class TrainingDashboard:
                                     marker="D", edgecolors="#222", linewidths=0.6))
             ax.set_xlim(extent[:2])
             ax.set_ylim(extent[2:])
-            ax.set_title(f"{d.name}: decision boundary   ● train  ◆ test", fontsize=8.5,
-                         color="#333")
+            ax.set_title("decision boundary    ● train   ◆ test", fontsize=8.5, color="#333")
         elif mode == "curve":
             X = np.concatenate([d.x_train, d.x_test], axis=1)[0]
             pad = 0.1 * (X.max() - X.min())
@@ -1220,7 +1224,7 @@ class TrainingDashboard:
             span = Y.max() - Y.min()
             ax.set_xlim(self._xs[0], self._xs[-1])
             ax.set_ylim(Y.min() - 0.3 * span, Y.max() + 0.3 * span)
-            ax.set_title(f"{d.name}: the model's curve", fontsize=8.5, color="#333")
+            ax.set_title("the model's curve and the data", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="lower right", frameon=False)
         elif mode == "scatter":
             Y = np.concatenate([np.ravel(d.y_train), np.ravel(d.y_test)])
@@ -1239,7 +1243,7 @@ class TrainingDashboard:
             ax.set_ylim(lo - pad, hi + pad)
             ax.set_xlabel("target", fontsize=8)
             ax.set_ylabel("prediction", fontsize=8)
-            ax.set_title(f"{d.name}: predictions vs targets", fontsize=8.5, color="#333")
+            ax.set_title("predictions against targets", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="upper left", frameon=False)
         else:
             self._acc_ax = ax
@@ -1249,8 +1253,9 @@ class TrainingDashboard:
             ax.set_ylim(0, 1.02)
             ax.set_xlim(0, 10)
             ax.set_xlabel("epoch", fontsize=8)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
             ax.set_ylabel("accuracy", fontsize=8)
-            ax.set_title(f"{d.name}: accuracy", fontsize=8.5, color="#333")
+            ax.set_title(f"accuracy · {d.name}", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="lower right", frameon=False)
         fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.1)
 
@@ -1332,7 +1337,10 @@ class TrainingDashboard:
             bar.set_width(shown - lo)
             bad = not math.isfinite(n) or n < 1e-4 or n > 1e2
             bar.set_color("#c0392b" if bad else TRAIN_COLOR)
-            text.set_position((shown * 1.4, text.get_position()[1]))
+            inside = math.log10(shown) > math.log10(hi) - 1.6    # no room right of the bar
+            text.set_position((shown / 1.3 if inside else shown * 1.4, text.get_position()[1]))
+            text.set_horizontalalignment("right" if inside else "left")
+            text.set_color("white" if inside else "#333")
             text.set_text(f"{n:.1e}" + ("  vanishing" if n < 1e-4 else
                                         "  exploding" if bad else ""))
 
@@ -1512,6 +1520,20 @@ def _rule_code(var, name, hyper):
     return f"{var} = fl.{name}({', '.join(args)})"
 
 
+def _nice_ceiling(n):
+    """The smallest of 10, 15, 20, 30, 40, 60, 80, 100, 150, ... that is at least `n`.
+
+    >>> [_nice_ceiling(n) for n in (0, 10, 11, 90, 1234)]
+    [10, 10, 15, 100, 1500]
+    """
+    scale = 1
+    while True:
+        for step in (10, 15, 20, 30, 40, 60, 80):
+            if step * scale >= n:
+                return step * scale
+        scale *= 10
+
+
 def _layer_name(layer, i):
     if isinstance(layer, Dense):
         out, n_in = layer.weight.shape
@@ -1533,7 +1555,7 @@ def _style(ax):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
         ax.spines[side].set_color("#bbb")
-    ax.tick_params(labelsize=7, colors="#555", length=2)
+    ax.tick_params(which="both", labelsize=7, colors="#555", length=2)
     ax.grid(True, color="#eee", lw=0.6)
     ax.set_axisbelow(True)
 
