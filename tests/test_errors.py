@@ -154,14 +154,28 @@ def test_sorting_a_traced_array_in_place_is_refused():
         fl.gradient(f, np.array([3.0, 1.0, 2.0]))
 
 
-@pytest.mark.xfail(strict=True, reason="autodiff limitation (reported to the lead): storing a "
-                   "traced value into a plain array (buf[i] = x[i]) drops it from the tape "
-                   "without an error, so its gradient is silently missing")
-def test_storing_a_traced_value_in_a_plain_array_is_not_silently_dropped():
+def test_storing_a_traced_number_in_a_plain_array_is_refused():
     def f(x):
         buf = np.zeros(2)
         buf[0] = x[0]
         return np.sum(buf) + x[1]
+    with pytest.raises(fl.TracingError, match="np.stack"):
+        fl.gradient(f, np.array([1.0, 2.0]))
+
+
+def test_a_list_of_traced_numbers_made_into_an_array_is_refused():
+    with pytest.raises(fl.TracingError):
+        fl.gradient(lambda x: np.sum(np.array([x[0], x[1]])) + x[0], np.array([1.0, 2.0]))
+
+
+@pytest.mark.xfail(strict=True, reason="autodiff limitation (reported to the lead): copying a "
+                   "traced array into a plain one (buf[:] = x) drops it from the tape without an "
+                   "error, so its gradient is silently missing")
+def test_copying_a_traced_array_into_a_plain_array_is_not_silently_dropped():
+    def f(x):
+        buf = np.zeros(2)
+        buf[:] = x
+        return np.sum(buf)
     try:
         g, = fl.gradient(f, np.array([1.0, 2.0]))
     except fl.TracingError:
