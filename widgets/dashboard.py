@@ -1082,7 +1082,7 @@ class TrainingDashboard:
                 color="#b3261e", fontsize=11, weight="bold"))
             ax.set_xlabel("epoch", fontsize=8, labelpad=1)
             ax.set_ylabel("loss", fontsize=8, labelpad=1)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True, steps=[1, 2, 2.5, 5, 10]))
             self._draw_runs_list(past)
             plot.fig.subplots_adjust(left=0.12, right=0.98, top=0.97, bottom=0.17)
             self._loss_limits = None
@@ -1253,7 +1253,7 @@ class TrainingDashboard:
             ax.set_ylim(0, 1.02)
             ax.set_xlim(0, 10)
             ax.set_xlabel("epoch", fontsize=8)
-            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True, steps=[1, 2, 2.5, 5, 10]))
             ax.set_ylabel("accuracy", fontsize=8)
             ax.set_title(f"accuracy · {d.name}", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="lower right", frameon=False)
