@@ -29,6 +29,11 @@ HINTS.update({
                   "to reorder, index with the order computed on the values: x[np.argsort(x)].",
     "numpy.cumsum": "np.cumsum has no rule yet. A running sum can be written as a matrix product "
                     "with a triangular matrix: np.tril(np.ones((n, n))) @ x.",
+    "numpy.add.accumulate": "x.cumsum() (numpy.add.accumulate) has no rule yet. A running sum can be "
+                            "written as a matrix product with a triangular matrix: "
+                            "np.tril(np.ones((n, n))) @ x.",
+    "numpy.multiply.accumulate": "x.cumprod() (numpy.multiply.accumulate) has no rule yet. For positive "
+                                 "x a running product is np.exp(np.tril(np.ones((n, n))) @ np.log(x)).",
     "numpy.linalg.inv": "Matrix inverse has no rule yet; most losses only need products and sums.",
     "numpy.asarray": "np.asarray/np.array drop the tape; keep working with the traced array.",
 })
