@@ -256,8 +256,23 @@ class Tracked(Param):
     def clip(self, min=None, max=None, **kw):
         return np.clip(self, min, max)
 
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return np.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
     def fill(self, value):
         raise InPlaceError(_INPLACE_MESSAGE.format(what="x.fill(...)"))
+
+    def sort(self, *args, **kwargs):
+        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.sort() (sorts in place)"))
+
+    def partition(self, *args, **kwargs):
+        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.partition(...) (reorders in place)"))
+
+    def put(self, *args, **kwargs):
+        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.put(...)"))
 
     # Turning a traced array into a Python number cuts it off the tape: math.sin(x) calls
     # float(x), and the gradient would silently come back None. Refuse, and say why.

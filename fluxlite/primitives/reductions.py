@@ -65,7 +65,7 @@ def _prod_others(x, ans, axis, keepdims):
 def _fill(g, x):
     """`g` (a scalar) repeated into an array shaped like `x`."""
     if type(g) is np.ndarray:  # first order: fill directly (a nested g takes the traced route)
-        out = np.empty(x.shape, dtype=np.result_type(g, x))
+        out = np.empty(x.shape, dtype=x.dtype)
         out[...] = g
         return out
     return g * np.ones(x.shape, dtype=x.dtype)
