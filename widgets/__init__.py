@@ -7,7 +7,9 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
   Playground style, with live loss curves, run history and "show the code";
 * `Dataset`: a train/test split to hand to the dashboard (your own data, e.g. the digits);
 * `LivePlot`: a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image``;
-* `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel.
+* `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel;
+* lesson widgets: `GradientExplorer` (lessons 1-2), `LinearRegressionFit` (lesson 3),
+  `OptimizerRace` (lesson 4) and `LayerBuilder` (lesson 5).
 
 >>> from widgets import TrainingDashboard
 >>> dash = TrainingDashboard(dataset="xor", hidden=(4,), seed=1)
@@ -17,12 +19,14 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 from .dashboard import Dataset, TrainingDashboard
 from .liveplot import LivePlot
 from .runners import AsyncioRunner, ThreadRunner, make_runner
+from .builder import LayerBuilder
+from .explorer import GradientExplorer
+from .linreg_fit import LinearRegressionFit
+from .race import OptimizerRace
 
 __all__ = [
     # training dashboard (issue 4)
     "TrainingDashboard", "Dataset", "LivePlot", "ThreadRunner", "AsyncioRunner", "make_runner",
-    # ------------------------------------------------------------------------------------------
-    # Lesson widgets (gradient explorer, linear-regression fit, optimizer race, layer builder)
-    # are written by another developer; the lead adds their imports above and their names here.
-    # ------------------------------------------------------------------------------------------
+    # lesson widgets
+    "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder",
 ]
