@@ -44,9 +44,15 @@ def _as_array(x):
     return np.asarray(x) if isinstance(x, (list, tuple)) else x
 
 
+def _shape(a):
+    """``np.shape(a)``, read straight off arrays (np.shape on a traced array costs a dispatch)."""
+    s = getattr(a, "shape", None)
+    return s if type(s) is tuple else np.shape(a)
+
+
 def _check_sizes(ŷ, y, who):
     """ŷ and y must have exactly the same shape, unless one of them is a single number."""
-    sŷ, sy = np.shape(ŷ), np.shape(y)
+    sŷ, sy = _shape(ŷ), _shape(y)
     if sŷ == sy or sŷ == () or sy == ():
         return
     try:
@@ -284,6 +290,16 @@ def _plain(a):
 
 
 def _lce_fwd(ŷ, y, axis, mean):
+    if type(ŷ) is np.ndarray and type(y) is np.ndarray:
+        # The hot path (plain arrays): ufuncs called directly, one temporary updated in place,
+        # and Σ y·z as one dot product.
+        z = np.subtract(ŷ, np.maximum.reduce(ŷ, axis=axis, keepdims=True))
+        e = np.exp(z)
+        S = np.add.reduce(e, axis=axis, keepdims=True)
+        _LAST[0] = (ŷ, axis, e, S)
+        np.subtract(z, np.log(S), out=z)
+        total = -(np.vdot(y, z) if y.shape == z.shape else np.add.reduce(y * z, axis=None))
+        return total / _count(ŷ, axis) if mean else total
     z = ŷ - ŷ.max(axis=axis, keepdims=True)
     e = np.exp(z)
     S = e.sum(axis=axis, keepdims=True)
@@ -299,6 +315,7 @@ def _lce_fwd(ŷ, y, axis, mean):
 def _lce_softmax(ŷ, axis):
     seen, seen_axis, e, S = _LAST[0]
     if seen is ŷ and seen_axis == axis:
+        _LAST[0] = (None, None, None, None)  # used once: let the arrays go
         return e / S
     z = ŷ - ŷ.max(axis=axis, keepdims=True)
     e = np.exp(z)
@@ -309,12 +326,13 @@ def _lce_dŷ(g, ans, ŷ, y, axis, mean):
     # softmax(ŷ)·Σy - y, which is softmax(ŷ) - y when each column of y sums to one.
     p = _lce_softmax(ŷ, axis)
     scale = g / _count(ŷ, axis) if mean else g
-    ysum = y.sum(axis=axis, keepdims=True)
-    if _plain(p) and _plain(ysum) and _plain(scale) and p.dtype == np.result_type(p, y, scale):
-        p *= ysum
-        p -= y
-        p *= scale
+    if type(p) is np.ndarray and type(y) is np.ndarray and _plain(scale) \
+            and p.dtype == np.result_type(p, y, scale):
+        np.multiply(p, np.add.reduce(y, axis=axis, keepdims=True), out=p)
+        np.subtract(p, y, out=p)
+        np.multiply(p, scale, out=p)
         return p
+    ysum = y.sum(axis=axis, keepdims=True)
     return (p * ysum - y) * scale
 
 
@@ -366,8 +384,8 @@ def logitcrossentropy(ŷ, y, *, axis=0, agg=np.mean, dims=None):
     ŷ, y = _as_array(ŷ), _as_array(y)
     _check_sizes(ŷ, y, "logitcrossentropy")
     axis = _axis(axis, dims, "logitcrossentropy")
-    if np.ndim(y) == 0:
-        y = np.broadcast_to(y, np.shape(ŷ))
+    if _shape(y) == ():
+        y = np.broadcast_to(y, _shape(ŷ))
     agg = _agg(agg, "logitcrossentropy")
     if agg is np.mean or agg is np.sum:
         return _LOGITCE(ŷ, y, axis=axis, mean=agg is np.mean)

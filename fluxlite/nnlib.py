@@ -430,6 +430,9 @@ def _gemm_vjp_w(g, ans, cols, w, b, grid, flipped, groups, act=None):
 def _gemm_vjp_b(g, ans, cols, w, b, grid, flipped, groups, act=None):
     dz = _dz(g, ans, act)
     n = np.ndim(dz) - 2
+    if type(dz) is np.ndarray:  # plain arrays: methods and the ufunc, without NumPy's wrappers
+        return np.add.reduce(dz.transpose(_move_to_front(n, n + 2)).reshape(dz.shape[n], -1),
+                             axis=1)
     rows = np.reshape(np.transpose(dz, _move_to_front(n, n + 2)), (np.shape(dz)[n], -1))
     return np.sum(rows, axis=1)
 

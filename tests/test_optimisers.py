@@ -381,6 +381,21 @@ def test_adam_alias_is_the_same_rule():
     assert isinstance(ClipGrad(), ClipValue)
 
 
+def test_adam_keeps_float32_parameters_and_state_in_float32_and_follows_the_formula():
+    x0, grads = problem(seed=7, dtype=np.float32)
+    x = fl.param(x0)
+    rule = Adam(0.02, (0.8, 0.95), 1e-6)
+    for g, want in zip(grads, ref_adam(x0.astype(np.float64), [g.astype(np.float64) for g in grads],
+                                       0.02, (0.8, 0.95), 1e-6)):
+        update_(rule, x, g)
+        assert x.dtype == np.float32
+        np.testing.assert_allclose(x, want, rtol=2e-5, atol=2e-6)
+    state = rule._implicit[id(x)][1]
+    assert state[0].dtype == state[1].dtype == np.float32
+    step = rule.apply(rule.init(x), x, grads[0])[1]
+    assert step.dtype == np.float32
+
+
 # --------------------------------------------------------------------------- implicit style
 
 def test_implicit_update_changes_the_array_in_place_and_keeps_it_a_param():

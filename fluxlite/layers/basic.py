@@ -106,16 +106,28 @@ def _dense_dz(g, ans, act):
 
 def _dense_vjp_W(g, ans, W, b, x, act=None):
     dz = _dense_dz(g, ans, act)
-    if np.ndim(x) == 1:
+    if x.ndim == 1:
         return np.reshape(dz, (-1, 1)) * np.reshape(x, (1, -1))
     return dz @ x.T
 
 
+_ONES = {}  # (n, dtype) -> a read-only vector of n ones
+
+
 def _dense_vjp_b(g, ans, W, b, x, act=None):
     dz = _dense_dz(g, ans, act)
-    if np.ndim(dz) == 1:
+    if dz.ndim == 1:
         return dz
-    return dz.sum(axis=1) if type(dz) is np.ndarray else np.sum(dz, axis=1)
+    if type(dz) is np.ndarray:
+        # Σ over the batch as a matrix-vector product: BLAS does it several times faster
+        # than a reduction along the short contiguous rows.
+        key = (dz.shape[1], dz.dtype)
+        ones = _ONES.get(key)
+        if ones is None:
+            ones = _ONES[key] = np.ones(key[0], key[1])
+            ones.flags.writeable = False
+        return np.matmul(dz, ones)
+    return np.sum(dz, axis=1)
 
 
 def _dense_vjp_x(g, ans, W, b, x, act=None):
@@ -158,6 +170,8 @@ def affine(W, b, x, σ=identity):
     array([[1., 1., 1.],
            [0., 0., 0.]])
     """
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
     if σ is identity:
         return _DENSE(W, b, x)
     try:

@@ -256,7 +256,11 @@ def update_(opt, model, grads):
         if leaf.frozen:
             continue
         leaf.state, step = leaf.rule.apply(leaf.state, x, g)
-        _subtract(x, step)
+        out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)  # skip Param's wrap
+        try:
+            np.subtract(out, step, out=out)
+        except TypeError:
+            _subtract(x, step)  # says what is wrong
     return opt, model
 
 
@@ -308,7 +312,7 @@ def _collect(st, x, g, path, out):
             raise TypeError(f"update_: {_where(path)} the model has {_describe(x)}, so its gradient "
                             f"should be a dict of {'entries' if fields is x else 'attribute'} -> "
                             f"gradient (as fl.gradient returns), but got {_kind(g)}.")
-        for k in g:
+        for k in (() if fields.keys() >= g.keys() else g):  # the check in C; the loop on error
             if k not in fields:
                 raise KeyError(f"update_: the gradient {_where(path)} has an entry {k!r}, but the "
                                f"model has no such {'key' if fields is x else 'attribute'} there "
