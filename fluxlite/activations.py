@@ -16,11 +16,17 @@ __all__ = ["σ", "sigmoid", "relu", "leakyrelu", "elu", "gelu", "swish", "softpl
            "hardsigmoid", "softsign"]
 
 
+def _scalar(out):
+    """np.where turns a number into a 0-d array; NumPy's ufuncs (np.tanh) give a NumPy scalar.
+    Do as the ufuncs, so fl.σ(0.5) prints like np.tanh(0.5)."""
+    return out[()] if type(out) is np.ndarray and out.ndim == 0 else out
+
+
 def _sigmoid(x):
     # t = exp(-|x|), with |x| written as the branch taken below: np.abs has slope 0 at x = 0,
     # which nested gradients (that differentiate this forward) would see as σ'(0) = 0.
     t = np.exp(np.where(x >= 0, -x, x))
-    return np.where(x >= 0, 1 / (1 + t), t / (1 + t))
+    return _scalar(np.where(x >= 0, 1 / (1 + t), t / (1 + t)))
 
 
 _SIGMOID = primitive(_sigmoid, "σ").defvjp(lambda g, ans, x: g * ans * (1 - ans))
@@ -53,7 +59,7 @@ def relu(x):
     return _RELU(x)
 
 
-_LEAKY = primitive(lambda x, a: np.where(x > 0, x, a * x), "leakyrelu").defvjp(
+_LEAKY = primitive(lambda x, a: _scalar(np.where(x > 0, x, a * x)), "leakyrelu").defvjp(
     lambda g, ans, x, a: g * np.where(x > 0, 1.0, a))
 
 
@@ -67,7 +73,7 @@ def leakyrelu(x, a=0.01):
     return _LEAKY(x, a)
 
 
-_ELU = primitive(lambda x, alpha: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))),
+_ELU = primitive(lambda x, alpha: _scalar(np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))),
                  "elu").defvjp(lambda g, ans, x, alpha: g * np.where(x > 0, 1.0, ans + alpha))
 
 
@@ -81,7 +87,7 @@ def elu(x, alpha=1.0):
     return _ELU(x, alpha)
 
 
-_CELU = primitive(lambda x, alpha: np.where(x >= 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha)),
+_CELU = primitive(lambda x, alpha: _scalar(np.where(x >= 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))),
                   "celu").defvjp(lambda g, ans, x, alpha: g * np.where(x > 0, 1.0, ans / alpha + 1))
 
 

@@ -1191,5 +1191,18 @@ def test_activations_keep_float32_in_value_and_gradient(f):
     assert g.dtype == np.float32
 
 
+ELEMENTWISE = [fl.σ, fl.relu, fl.leakyrelu, fl.elu, fl.celu, fl.selu, fl.gelu, fl.swish, fl.softplus,
+               fl.logσ, fl.tanh, fl.relu6, fl.hardtanh, fl.hardsigmoid, fl.softsign]
+
+
+@pytest.mark.parametrize("f", ELEMENTWISE, ids=lambda f: f.__name__)
+def test_activations_of_a_number_give_a_numpy_scalar_like_np_tanh(f):
+    for x, dtype in [(0.5, np.float64), (-0.5, np.float64), (np.float32(0.5), np.float32)]:
+        y = f(x)
+        assert type(y) is dtype, f"{f.__name__}({x!r}) gave {y!r}"
+    assert fl.gradient(lambda x: f(x) * 2, 0.5)[0] == pytest.approx(2 * float(
+        fl.gradient(lambda x: np.sum(f(x)), np.array([0.5]))[0][0]))
+
+
 def test_sigmoid_and_logsigmoid_have_their_greek_aliases():
     assert fl.sigmoid is fl.σ and fl.logsigmoid is fl.logσ
