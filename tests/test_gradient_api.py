@@ -375,3 +375,11 @@ def test_nested_gradient_with_respect_to_parameters():
     check_gradient(penalty, np.array(W))
     explicit, = fl.gradient(penalty, np.array(W))
     np.testing.assert_allclose(grads[W], explicit)
+
+
+def test_the_same_parameter_passed_as_two_arguments_gets_a_gradient_for_each():
+    W = fl.param([1.0, 2.0])
+    ga, gb = fl.gradient(lambda a, b: np.sum(a * b * np.array([1.0, 3.0])), W, W)
+    np.testing.assert_array_equal(ga, [1.0, 6.0])
+    np.testing.assert_array_equal(gb, [1.0, 6.0])
+    assert type(W) is fl.Param

@@ -649,6 +649,19 @@ case("x[basic index]", lambda x, idx: x[idx], basic_index_args(), covers=["getit
 case("x[integer arrays] (repeats accumulate)", lambda x, idx: x[idx], fancy_index_args(),
      covers=["getitem"])
 case("x[boolean mask]", lambda x, idx: x[idx], mask_args(), covers=["getitem"])
+
+
+@st.composite
+def take_args(draw):
+    x = draw(arrays(min_dims=1))
+    axis = draw(st.none() | st.integers(0, x.ndim - 1))
+    n = x.size if axis is None else x.shape[axis]
+    idx = np.array(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=4)))
+    return (x,), {"idx": idx, "axis": axis}
+
+
+case("np.take (repeats accumulate)", lambda x, idx, axis: np.take(x, idx, axis=axis), take_args(),
+     covers=[np.take])
 case("x[integer arrays] ** 2 (nested: the scatter's own pullback)", lambda x, idx: x[idx] ** 2,
      fancy_index_args(), covers=["getitem"])
 case("x[basic index] ** 2 (nested: the scatter's own pullback)", lambda x, idx: x[idx] ** 2,

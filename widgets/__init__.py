@@ -9,7 +9,7 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 * `LivePlot`: a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image``;
 * `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel;
 * lesson widgets: `GradientExplorer` (lessons 1-2), `LinearRegressionFit` (lesson 3),
-  `OptimizerRace` (lesson 4) and `LayerBuilder` (lesson 5).
+  `OptimizerRace` (lesson 4), `LayerBuilder` (lesson 5) and `LatentExplorer` (the VAE lesson).
 
 >>> from widgets import TrainingDashboard
 >>> dash = TrainingDashboard(dataset="xor", hidden=(4,), seed=1)
@@ -20,6 +20,7 @@ from .dashboard import Dataset, TrainingDashboard
 from .liveplot import LivePlot
 from .runners import AsyncioRunner, ThreadRunner, make_runner
 from .builder import LayerBuilder
+from .latent import LatentExplorer
 from .explorer import GradientExplorer
 from .linreg_fit import LinearRegressionFit
 from .race import OptimizerRace
@@ -28,5 +29,5 @@ __all__ = [
     # training dashboard (issue 4)
     "TrainingDashboard", "Dataset", "LivePlot", "ThreadRunner", "AsyncioRunner", "make_runner",
     # lesson widgets
-    "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder",
+    "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder", "LatentExplorer",
 ]

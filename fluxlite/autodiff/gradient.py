@@ -356,8 +356,11 @@ def _track(x, tape, lifted, top=True):
         return functors.rebuild(x, new) if changed else x
     if t is Tracked:
         if tape_of(x) is tape:
-            return x  # met earlier in the same argument (tied weights): traced already
-        val = x if live(x) else untrace(x)  # live: traced by an outer gradient (nesting)
+            if not top:
+                return x  # met earlier inside a model (tied weights): one array, traced once
+            val = x._val  # the same array passed as two arguments: each gets its own gradient
+        else:
+            val = x if live(x) else untrace(x)  # live: traced by an outer gradient (nesting)
     elif isinstance(x, np.ndarray):
         if x.dtype.kind in "fc":
             val = x

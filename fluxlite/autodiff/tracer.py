@@ -238,6 +238,9 @@ class Tracked(Param):
     def dot(self, other):
         return np.dot(self, other)
 
+    def take(self, indices, axis=None, out=None, mode="raise"):
+        return np.take(self, indices, axis=axis)
+
     def sum(self, axis=None, dtype=None, out=None, keepdims=False, **kw):
         return np.sum(self, axis=axis, keepdims=keepdims)
 

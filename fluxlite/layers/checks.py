@@ -106,14 +106,19 @@ def check_size(layer, x, expected, axis=0, what="features", hint=None):
     shape = np.shape(x)
     ndim = len(shape)
     if ndim == 0 or not -ndim <= axis < ndim:
-        raise shape_error(layer, f"expects {expected} {what} along {_axis_words(axis, max(ndim, 1))}, "
+        raise shape_error(layer, f"expects {_count(expected, what)} along {_axis_words(axis, max(ndim, 1))}, "
                                  f"but got an input of shape {shape}, which has no such axis.",
                           hint or _default_hint(expected, axis, (expected,), what))
     got = shape[axis]
     if got != expected:
-        raise shape_error(layer, f"expects {expected} {what} along {_axis_words(axis, ndim)}, "
-                                 f"but got an input of shape {shape} ({got} {what}).",
+        raise shape_error(layer, f"expects {_count(expected, what)} along {_axis_words(axis, ndim)}, "
+                                 f"but got an input of shape {shape} ({_count(got, what)}).",
                           hint or _default_hint(expected, axis, shape, what))
+
+
+def _count(n, what):
+    """``3 features``, but ``1 feature``."""
+    return f"{n} {what[:-1] if n == 1 and what.endswith('s') else what}"
 
 
 def check_ndim(layer, x, allowed, what="input", hint=None):

@@ -204,3 +204,15 @@ GETITEM = primitive(lambda x, idx: np.ndarray.__getitem__(x, idx) if type(x) is 
                     else x[idx], "getitem").defvjp(
     lambda g, ans, x, idx: SCATTER(g, idx=idx, shape=np.shape(x)))
 FUNCTIONS["getitem"] = GETITEM
+
+
+def _take(a, indices, axis=None, out=None, mode="raise"):
+    """np.take as indexing, so it is traced like x[...]."""
+    if axis is None:
+        return RESHAPE(a, shape=-1)[indices]
+    idx = [slice(None)] * np.ndim(a)
+    idx[axis] = indices
+    return a[tuple(idx)]
+
+
+FUNCTIONS[np.take] = _take
