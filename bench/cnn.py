@@ -1,0 +1,284 @@
+"""Benchmark: a small CNN on the 8×8 digits, fluxlite against hand-written NumPy (and PyTorch).
+
+The model, in Flux's notation (images are W × H × C × N, 8 × 8 × 1 × 32 per batch)::
+
+    Chain(Conv((3, 3), 1 => 16, relu; pad=1), MaxPool((2, 2)),     # 8×8×16 → 4×4×16
+          Conv((3, 3), 16 => 32, relu; pad=1), MaxPool((2, 2)),    # 4×4×32 → 2×2×32
+          flatten, Dense(128 => 10))
+
+trained with logitcrossentropy and Adam(0.001) on batches of 32. As in bench/mlp.py,
+each implementation runs the same step on the same batches from the same initial
+weights, in this one process, after a check that they agree:
+
+* fluxlite, explicit style: ``g = fl.gradient(lambda m: loss(m, x, y), model)[0]``,
+  ``fl.update_(state, model, g)``;
+* hand-written NumPy, channels first (C × N × H × W inside): each 3×3 convolution is
+  im2col (nine slice copies into one matrix) and one matrix product; its gradient is
+  two matrix products and col2im (nine slice additions); max-pooling is a reshape and
+  a max, its gradient a mask of the maxima;
+* PyTorch CPU with one thread (N × C × H × W), if torch is importable.
+
+Flux's ``Conv`` flips the kernel (a true convolution) while PyTorch's ``Conv2d`` and the
+NumPy version here cross-correlate, so they get the flipped kernel; ``flatten`` orders
+the features differently too, so the dense weight's columns are permuted to match.
+Target (issue 3): fluxlite <= 1.0x the PyTorch step. The NumPy figure is for reference.
+
+    python bench/cnn.py [--steps 300] [--repeats 7]
+
+Times are CPU times of this process, best of interleaved repeats, one BLAS thread
+(see bench/mlp.py, whose harness this script shares).
+"""
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before NumPy (and its BLAS) is loaded
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mlp import (BETA, EPS, LR, batches, fl, glorot, load_average, optional_torch,  # noqa: E402
+                 race, report, single_thread)
+
+C1, C2 = 16, 32
+
+
+# ------------------------------------------------------------------ weights in three layouts
+
+def initial_weights(rng):
+    """Cross-correlation kernels (C_out × C_in × 3 × 3, PyTorch's layout), biases, dense weight."""
+    w1 = glorot(rng, (C1, 1, 3, 3), fan_in=9 * 1, fan_out=9 * C1)
+    w2 = glorot(rng, (C2, C1, 3, 3), fan_in=9 * C1, fan_out=9 * C2)
+    W3 = glorot(rng, (10, 4 * C2))
+    return [w1, np.zeros(C1, np.float32), w2, np.zeros(C2, np.float32), W3,
+            np.zeros(10, np.float32)]
+
+
+def flux_kernel(w):
+    """A cross-correlation kernel (C_out, C_in, kH, kW) as Flux's Conv weight (kW, kH, C_in, C_out).
+    """
+    return np.ascontiguousarray(w.transpose(3, 2, 1, 0)[::-1, ::-1])
+
+
+def flux_dense(W3):
+    """Permute the dense weight's columns from (c, h, w) feature order to fluxlite's (w, h, c)."""
+    perm = [(c * 2 + h) * 2 + w for w in range(2) for h in range(2) for c in range(C2)]
+    return np.ascontiguousarray(W3[:, perm])
+
+
+# --------------------------------------------------------------------------- fluxlite
+
+def fluxlite_cnn(w1, b1, w2, b2, W3, b3):
+    model = fl.Chain(fl.Conv(flux_kernel(w1), b1.copy(), fl.relu, pad=1), fl.MaxPool((2, 2)),
+                     fl.Conv(flux_kernel(w2), b2.copy(), fl.relu, pad=1), fl.MaxPool((2, 2)),
+                     fl.flatten, fl.Dense(flux_dense(W3), b3.copy()))
+    state = fl.setup(fl.Adam(LR, BETA, EPS), model)
+
+    def loss(m, x, y):
+        return fl.logitcrossentropy(m(x), y)
+
+    def step(x, y):
+        g = fl.gradient(lambda m: loss(m, x, y), model)[0]
+        fl.update_(state, model, g)
+
+    def kernels():
+        """The two conv kernels, back in cross-correlation layout, for the agreement check."""
+        return [np.ascontiguousarray(model[i].weight[::-1, ::-1].transpose(3, 2, 1, 0))
+                for i in (0, 2)]
+
+    return step, lambda x, y: float(loss(model, x, y)), kernels
+
+
+# --------------------------------------------------------------------------- hand-written NumPy
+
+def im2col(x):
+    """x: C × N × H × W → (C·9) × (N·H·W): every 3×3 patch (padding 1) as a column."""
+    C, N, H, W = x.shape
+    xp = np.zeros((C, N, H + 2, W + 2), x.dtype)
+    xp[:, :, 1:-1, 1:-1] = x
+    cols = np.empty((C, 3, 3, N, H, W), x.dtype)
+    for i in range(3):
+        for j in range(3):
+            cols[:, i, j] = xp[:, :, i:i + H, j:j + W]
+    return cols.reshape(C * 9, N * H * W)
+
+
+def col2im(dcols, shape):
+    """The adjoint of im2col: add each column back onto the pixels it was copied from."""
+    C, N, H, W = shape
+    d = dcols.reshape(C, 3, 3, N, H, W)
+    dxp = np.zeros((C, N, H + 2, W + 2), dcols.dtype)
+    for i in range(3):
+        for j in range(3):
+            dxp[:, :, i:i + H, j:j + W] += d[:, i, j]
+    return dxp[:, :, 1:-1, 1:-1]
+
+
+def pool(a):
+    """2×2 max-pooling of C × N × H × W; also returns which of the 4 pixels won in each window.
+
+    Ties go to the first pixel with W fastest, as in NNlib and PyTorch (blank background gives
+    many ties once the biases are positive, so this matters)."""
+    C, N, H, W = a.shape
+    win = a.reshape(C, N, H // 2, 2, W // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(
+        C, N, H // 2, W // 2, 4)
+    idx = win.argmax(axis=-1)[..., None]
+    return np.take_along_axis(win, idx, axis=-1)[..., 0], idx
+
+
+def unpool(dp, idx):
+    """Gradient of pool: each window's gradient goes to the pixel that won."""
+    C, N, h, w = dp.shape
+    d = np.zeros((C, N, h, w, 4), dp.dtype)
+    np.put_along_axis(d, idx, dp[..., None], axis=-1)
+    return d.reshape(C, N, h, w, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(C, N, 2 * h, 2 * w)
+
+
+class NumpyCNN:
+    def __init__(self, w1, b1, w2, b2, W3, b3):
+        self.params = [a.copy() for a in (w1, b1, w2, b2, W3, b3)]
+        self.m = [np.zeros_like(p) for p in self.params]
+        self.v = [np.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def forward(self, x):
+        w1, b1, w2, b2, W3, b3 = self.params
+        N = x.shape[1]
+        cols1 = im2col(x)
+        a1 = np.maximum(w1.reshape(C1, -1) @ cols1 + b1[:, None], 0).reshape(C1, N, 8, 8)
+        p1, i1 = pool(a1)
+        cols2 = im2col(p1)
+        a2 = np.maximum(w2.reshape(C2, -1) @ cols2 + b2[:, None], 0).reshape(C2, N, 4, 4)
+        p2, i2 = pool(a2)
+        f = p2.transpose(0, 2, 3, 1).reshape(4 * C2, N)       # features (c, h, w) × N
+        s = W3 @ f + b3[:, None]
+        return s, (cols1, a1, i1, p1, cols2, a2, i2, p2, f)
+
+    def loss(self, x, y):
+        s, _ = self.forward(x)
+        s = s - s.max(axis=0, keepdims=True)
+        return float(-(y * (s - np.log(np.exp(s).sum(axis=0, keepdims=True)))).sum() / x.shape[1])
+
+    def step(self, x, y):
+        w1, b1, w2, b2, W3, b3 = self.params
+        N = x.shape[1]
+        s, (cols1, a1, i1, p1, cols2, a2, i2, p2, f) = self.forward(x)
+        e = np.exp(s - s.max(axis=0, keepdims=True))
+        ds = (e / e.sum(axis=0, keepdims=True) - y) / N     # (softmax - y) / N
+        dW3, db3 = ds @ f.T, ds.sum(axis=1)
+        dp2 = (W3.T @ ds).reshape(C2, 2, 2, N).transpose(0, 3, 1, 2)
+        dz2 = (unpool(dp2, i2) * (a2 > 0)).reshape(C2, -1)
+        dw2, db2 = (dz2 @ cols2.T).reshape(w2.shape), dz2.sum(axis=1)
+        dp1 = col2im(w2.reshape(C2, -1).T @ dz2, p1.shape)
+        dz1 = (unpool(dp1, i1) * (a1 > 0)).reshape(C1, -1)
+        dw1, db1 = (dz1 @ cols1.T).reshape(w1.shape), dz1.sum(axis=1)
+        self.t += 1
+        b1t, b2t = 1 - BETA[0] ** self.t, 1 - BETA[1] ** self.t
+        for p, g, m, v in zip(self.params, (dw1, db1, dw2, db2, dW3, db3), self.m, self.v):
+            m *= BETA[0]
+            m += (1 - BETA[0]) * g
+            v *= BETA[1]
+            v += (1 - BETA[1]) * (g * g)
+            p -= LR * (m / b1t) / (np.sqrt(v / b2t) + EPS)
+
+
+# --------------------------------------------------------------------------- PyTorch
+
+def torch_cnn(torch, w1, b1, w2, b2, W3, b3):
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, C1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(C1, C2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(4 * C2, 10))
+    with torch.no_grad():
+        for layer, w, b in ((model[0], w1, b1), (model[3], w2, b2), (model[7], W3, b3)):
+            layer.weight.copy_(torch.from_numpy(w))
+            layer.bias.copy_(torch.from_numpy(b))
+    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=BETA, eps=EPS)
+    cross_entropy = torch.nn.functional.cross_entropy
+
+    def step(x, y):
+        opt.zero_grad()
+        cross_entropy(model(x), y).backward()
+        opt.step()
+
+    def loss(x, y):
+        with torch.no_grad():
+            return float(cross_entropy(model(x), y))
+
+    return step, loss, lambda: [model[0].weight.detach().numpy(), model[3].weight.detach().numpy()]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=300, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per implementation")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    args = parser.parse_args(argv)
+
+    threads = single_thread()
+    torch = None if args.no_torch else optional_torch()
+    load_before = load_average()
+
+    X, labels = fl.datasets.digits(images=True)       # 8 × 8 × 1 × 1797 (W × H × C × N)
+    rng = np.random.default_rng(0)
+    data = []
+    for x, lab in batches(X, labels, 32, 56, rng):
+        data.append({"flux": x, "y": fl.onehotbatch(lab, range(10)), "labels": lab,
+                     "numpy": np.ascontiguousarray(x.transpose(2, 3, 1, 0))})   # C × N × H × W
+        if torch is not None:
+            data[-1]["torch"] = (torch.from_numpy(np.ascontiguousarray(x.transpose(3, 2, 1, 0))),
+                                 torch.from_numpy(lab))
+    weights = initial_weights(rng)
+
+    fl_step, fl_loss, fl_kernels = fluxlite_cnn(*weights)
+    ref = NumpyCNN(*weights)
+    impls = {"fluxlite": (lambda d: fl_step(d["flux"], d["y"]),
+                          lambda d: fl_loss(d["flux"], d["y"]), fl_kernels),
+             "hand-written NumPy": (lambda d: ref.step(d["numpy"], d["y"]),
+                                    lambda d: ref.loss(d["numpy"], d["y"]),
+                                    lambda: [ref.params[0], ref.params[2]])}
+    if torch is not None:
+        t_step, t_loss, t_kernels = torch_cnn(torch, *weights)
+        impls["PyTorch"] = (lambda d: t_step(*d["torch"]), lambda d: t_loss(*d["torch"]),
+                            t_kernels)
+
+    # 1. They must compute the same thing: 15 steps each, the loss on a fixed batch after each.
+    trajectories = {}
+    for name, (step, loss, _) in impls.items():
+        trajectories[name] = []
+        for d in data[1:16]:
+            step(d)
+            trajectories[name].append(loss(data[0]))
+    reference = np.array(trajectories["hand-written NumPy"])
+    for name, (_, _, kernels) in impls.items():
+        if not np.allclose(trajectories[name], reference, rtol=1e-3, atol=2e-4):
+            raise SystemExit(f"{name} disagrees with hand-written NumPy: losses "
+                             f"{trajectories[name][:4]}... vs {list(reference[:4])}...")
+        for k, (a, b) in enumerate(zip(kernels(), [ref.params[0], ref.params[2]])):
+            if not np.allclose(a, b, rtol=1e-3, atol=2e-4):
+                raise SystemExit(f"{name} disagrees with hand-written NumPy on conv kernel {k + 1}:"
+                                 f" largest difference {np.max(np.abs(a - b)):.3g}")
+
+    # 2. Time them, taking turns.
+    def runner(step):
+        def run(n):
+            for i in range(n):
+                step(data[i % len(data)])
+        return run
+
+    best = race({name: runner(step) for name, (step, _, _) in impls.items()},
+                args.steps, args.repeats)
+    versions = f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
+    report(f"CNN conv3×3(1→{C1}) relu, maxpool, conv3×3({C1}→{C2}) relu, maxpool, dense(128→10) "
+           f"on the digits, logitcrossentropy + Adam, batch 32 ({versions})",
+           best, [("fluxlite", "PyTorch", 1.0), ("fluxlite", "hand-written NumPy", None)],
+           args.steps, args.repeats, threads, load_before)
+    first, last = trajectories["fluxlite"][0], trajectories["fluxlite"][-1]
+    print(f"  (the implementations agreed on 15 training steps: losses {first:.4f} → {last:.4f} "
+          f"on a fixed batch)")
+
+
+if __name__ == "__main__":
+    main()
