@@ -497,8 +497,13 @@ def unary(prim, a):
     val = a._val
     ans = prim.fwd(val)
     entries = t.entries
+    i = len(entries)
     entries.append((prim, ans, (val,), _NO_KWARGS, ((0, a._i),)))
-    return wrap(ans, t, len(entries) - 1)
+    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
+        out = ans.view(Tracked)
+        out._tape, out._i, out._val = t, i, ans
+        return out
+    return wrap(ans, t, i)
 
 
 def _binary(prim, a, b):
@@ -526,8 +531,13 @@ def _binary(prim, a, b):
         return apply(prim, a, b)
     ans = prim.fwd(*vals)
     entries = t.entries
+    i = len(entries)
     entries.append((prim, ans, vals, _NO_KWARGS, parents))
-    return wrap(ans, t, len(entries) - 1)
+    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
+        out = ans.view(Tracked)
+        out._tape, out._i, out._val = t, i, ans
+        return out
+    return wrap(ans, t, i)
 
 
 def _apply_nested(prim, args, kwargs):

@@ -31,8 +31,12 @@ def _tie_split(x, y):
 
 
 # Arithmetic and reflected operators (x + y, 2 * x, -x, x ** 2, ...).
-defufunc(np.add, lambda g, ans, x, y: ub(g, x), lambda g, ans, x, y: ub(g, y))
-defufunc(np.subtract, lambda g, ans, x, y: ub(g, x), lambda g, ans, x, y: ub(-g, y))
+defufunc(np.add,
+         lambda g, ans, x, y: g if g.shape == x.shape else ub(g, x),
+         lambda g, ans, x, y: g if g.shape == y.shape else ub(g, y))
+defufunc(np.subtract,
+         lambda g, ans, x, y: g if g.shape == x.shape else ub(g, x),
+         lambda g, ans, x, y: ub(-g, y))
 defufunc(np.multiply, lambda g, ans, x, y: ub(g * y, x), lambda g, ans, x, y: ub(g * x, y))
 defufunc(np.divide, lambda g, ans, x, y: ub(g / y, x), lambda g, ans, x, y: ub(-g * ans / y, y))
 defufunc(np.negative, lambda g, ans, x: -g)
