@@ -29,7 +29,7 @@ import numpy as np
 
 from .activations import logσ
 from .autodiff.broadcasting import unbroadcast
-from .autodiff.tracer import Tracked, primitive
+from .autodiff.tracer import Tracked, apply, primitive
 
 __all__ = ["mae", "mse", "msle", "huber_loss", "crossentropy", "logitcrossentropy",
            "binarycrossentropy", "logitbinarycrossentropy", "kldivergence", "focal_loss",
@@ -267,6 +267,8 @@ def _logsoftmax_np(x, axis):
 
 def _count(x, axis):
     """How many per-sample losses there are: every element except along the class axis."""
+    if type(axis) is int:
+        return x.size // x.shape[axis]
     axes = axis if isinstance(axis, tuple) else (axis,)
     n = x.size
     for a in axes:
@@ -326,8 +328,8 @@ def _lce_dŷ(g, ans, ŷ, y, axis, mean):
     # softmax(ŷ)·Σy - y, which is softmax(ŷ) - y when each column of y sums to one.
     p = _lce_softmax(ŷ, axis)
     scale = g / _count(ŷ, axis) if mean else g
-    if type(p) is np.ndarray and type(y) is np.ndarray and _plain(scale) \
-            and p.dtype == np.result_type(p, y, scale):
+    if type(p) is np.ndarray and type(y) is np.ndarray and y.dtype == p.dtype \
+            and (type(scale) is p.dtype.type or _plain(scale) and p.dtype == np.result_type(p, scale)):
         np.multiply(p, np.add.reduce(y, axis=axis, keepdims=True), out=p)
         np.subtract(p, y, out=p)
         np.multiply(p, scale, out=p)
@@ -381,6 +383,9 @@ def logitcrossentropy(ŷ, y, *, axis=0, agg=np.mean, dims=None):
            [ 0.175, -0.064],
            [ 0.039,  0.047]])
     """
+    if (agg is np.mean and axis == 0 and dims is None and type(y) is np.ndarray
+            and getattr(ŷ, "shape", None) == y.shape):
+        return apply(_LOGITCE, ŷ, y, axis=0, mean=True)  # the usual call, its checks passed
     ŷ, y = _as_array(ŷ), _as_array(y)
     _check_sizes(ŷ, y, "logitcrossentropy")
     axis = _axis(axis, dims, "logitcrossentropy")

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import functors
 from ..autodiff.arrays import Param
-from ..autodiff.tracer import primitive
+from ..autodiff.tracer import apply, primitive
 from .checks import check_ndim, check_size, shape_error
 from .init import glorot_uniform, ones32, randn32
 from .show import Layer, act_suffix, fname, layer_string
@@ -281,7 +281,14 @@ class Dense(Layer):
         b = None if self.bias is False else self.bias
         shape = getattr(x, "shape", None)
         if shape is not None and len(shape) == 2 and shape[0] == W.shape[1] and x.dtype == W.dtype:
-            return affine(W, b, x, self.σ)  # the common case, checked in one line
+            # The common case, checked in one line, going straight to the primitive.
+            σ = self.σ
+            if σ is identity:
+                return apply(_DENSE, W, b, x)
+            name = _FUSED_BY_FN.get(σ) if type(σ).__hash__ is not None else None
+            if name is not None:
+                return apply(_DENSE, W, b, x, act=name)
+            return affine(W, b, x, σ)
         n_in = W.shape[1]
         check_size(self, x, n_in)
         x = _match_dtype(W, x)
