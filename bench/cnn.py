@@ -15,7 +15,7 @@ weights, in this one process, after a check that they agree:
 * hand-written NumPy, channels first (C × N × H × W inside): each 3×3 convolution is
   im2col (nine slice copies into one matrix) and one matrix product; its gradient is
   two matrix products and col2im (nine slice additions); max-pooling is a reshape and
-  a max, its gradient a mask of the maxima;
+  a max, its gradient a mask of each window's first maximum;
 * PyTorch CPU with one thread (N × C × H × W), if torch is importable.
 
 Flux's ``Conv`` flips the kernel (a true convolution) while PyTorch's ``Conv2d`` and the
@@ -116,24 +116,31 @@ def col2im(dcols, shape):
     return dxp[:, :, 1:-1, 1:-1]
 
 
+TAPS = [(0, 0), (0, 1), (1, 0), (1, 1)]   # the pixels of a 2×2 window, W (the last axis) fastest
+
+
 def pool(a):
-    """2×2 max-pooling of C × N × H × W; also returns which of the 4 pixels won in each window.
-
-    Ties go to the first pixel with W fastest, as in NNlib and PyTorch (blank background gives
-    many ties once the biases are positive, so this matters)."""
+    """2×2 max-pooling of C × N × H × W; also returns the 6-d view of the windows."""
     C, N, H, W = a.shape
-    win = a.reshape(C, N, H // 2, 2, W // 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(
-        C, N, H // 2, W // 2, 4)
-    idx = win.argmax(axis=-1)[..., None]
-    return np.take_along_axis(win, idx, axis=-1)[..., 0], idx
+    a6 = a.reshape(C, N, H // 2, 2, W // 2, 2)
+    p = np.maximum(a6[:, :, :, 0, :, 0], a6[:, :, :, 0, :, 1])
+    np.maximum(p, a6[:, :, :, 1, :, 0], out=p)
+    np.maximum(p, a6[:, :, :, 1, :, 1], out=p)
+    return p, a6
 
 
-def unpool(dp, idx):
-    """Gradient of pool: each window's gradient goes to the pixel that won."""
-    C, N, h, w = dp.shape
-    d = np.zeros((C, N, h, w, 4), dp.dtype)
-    np.put_along_axis(d, idx, dp[..., None], axis=-1)
-    return d.reshape(C, N, h, w, 2, 2).transpose(0, 1, 2, 4, 3, 5).reshape(C, N, 2 * h, 2 * w)
+def unpool(dp, a6, p):
+    """Gradient of pool: each window's gradient goes to its first maximum, scanning W fastest,
+    as NNlib and PyTorch do (blank background gives many ties once the biases are positive)."""
+    d6 = np.zeros(a6.shape, dp.dtype)
+    free = np.ones(p.shape, bool)
+    for i, j in TAPS:
+        hit = a6[:, :, :, i, :, j] == p
+        hit &= free
+        free &= ~hit
+        d6[:, :, :, i, :, j] = dp * hit
+    C, N, h, _, w, _ = d6.shape
+    return d6.reshape(C, N, 2 * h, 2 * w)
 
 
 class NumpyCNN:
@@ -148,13 +155,13 @@ class NumpyCNN:
         N = x.shape[1]
         cols1 = im2col(x)
         a1 = np.maximum(w1.reshape(C1, -1) @ cols1 + b1[:, None], 0).reshape(C1, N, 8, 8)
-        p1, i1 = pool(a1)
+        p1, a1_6 = pool(a1)
         cols2 = im2col(p1)
         a2 = np.maximum(w2.reshape(C2, -1) @ cols2 + b2[:, None], 0).reshape(C2, N, 4, 4)
-        p2, i2 = pool(a2)
+        p2, a2_6 = pool(a2)
         f = p2.transpose(0, 2, 3, 1).reshape(4 * C2, N)       # features (c, h, w) × N
         s = W3 @ f + b3[:, None]
-        return s, (cols1, a1, i1, p1, cols2, a2, i2, p2, f)
+        return s, (cols1, a1, a1_6, p1, cols2, a2, a2_6, p2, f)
 
     def loss(self, x, y):
         s, _ = self.forward(x)
@@ -164,15 +171,15 @@ class NumpyCNN:
     def step(self, x, y):
         w1, b1, w2, b2, W3, b3 = self.params
         N = x.shape[1]
-        s, (cols1, a1, i1, p1, cols2, a2, i2, p2, f) = self.forward(x)
+        s, (cols1, a1, a1_6, p1, cols2, a2, a2_6, p2, f) = self.forward(x)
         e = np.exp(s - s.max(axis=0, keepdims=True))
         ds = (e / e.sum(axis=0, keepdims=True) - y) / N     # (softmax - y) / N
         dW3, db3 = ds @ f.T, ds.sum(axis=1)
         dp2 = (W3.T @ ds).reshape(C2, 2, 2, N).transpose(0, 3, 1, 2)
-        dz2 = (unpool(dp2, i2) * (a2 > 0)).reshape(C2, -1)
+        dz2 = (unpool(dp2, a2_6, p2) * (a2 > 0)).reshape(C2, -1)
         dw2, db2 = (dz2 @ cols2.T).reshape(w2.shape), dz2.sum(axis=1)
         dp1 = col2im(w2.reshape(C2, -1).T @ dz2, p1.shape)
-        dz1 = (unpool(dp1, i1) * (a1 > 0)).reshape(C1, -1)
+        dz1 = (unpool(dp1, a1_6, p1) * (a1 > 0)).reshape(C1, -1)
         dw1, db1 = (dz1 @ cols1.T).reshape(w1.shape), dz1.sum(axis=1)
         self.t += 1
         b1t, b2t = 1 - BETA[0] ** self.t, 1 - BETA[1] ** self.t
