@@ -20,8 +20,8 @@ import numpy as np
 from .. import functors
 from ..autodiff.arrays import Param
 from ..autodiff.tracer import apply, primitive
-from .checks import check_ndim, check_size, shape_error
-from .init import glorot_uniform, ones32, randn32
+from .checks import check_ndim, check_size, match_dtype, shape_error
+from .init import as_weight, create_bias, glorot_uniform, ones32, randn32
 from .show import Layer, act_suffix, fname, layer_string
 
 __all__ = ["identity", "Dense", "Chain", "SkipConnection", "Parallel", "Maxout", "Bilinear",
@@ -183,39 +183,6 @@ def affine(W, b, x, σ=identity):
     return _DENSE(W, b, x, act=name)
 
 
-def _match_dtype(w, x):
-    """Flux's ``_match_eltype``: a float32 layer converts float64 or integer input to float32."""
-    dt = getattr(x, "dtype", None)
-    if dt is None:
-        x = np.asarray(x)
-        dt = x.dtype
-    if dt != w.dtype and (dt.kind in "biu" or (w.dtype == np.float32 and dt == np.float64)):
-        return x.astype(w.dtype)
-    return x
-
-
-def _as_weight(a):
-    """Keep a Param as it is; make anything else a trainable copy (float dtypes kept)."""
-    if isinstance(a, Param):
-        return a
-    a = np.asarray(a)
-    dtype = a.dtype if a.dtype.kind == "f" else np.float32
-    return np.array(a, dtype=dtype, copy=True).view(Param)
-
-
-def _make_bias(weight, bias, n, who):
-    """Flux's ``create_bias``: True gives zeros like the weight, False none, an array itself."""
-    if bias is True:
-        return np.zeros(n, dtype=weight.dtype).view(Param)
-    if bias is False or bias is None:
-        return False
-    b = _as_weight(bias)
-    if b.shape != (n,):
-        raise ValueError(f"{who}: the bias must have shape ({n},) to match the weight, "
-                         f"but has shape {b.shape}.")
-    return b
-
-
 def _pair(args, who, example):
     """Read Flux's ``in => out`` as ``(in, out)`` or as two numbers; return (in, out, rest)."""
     if args and isinstance(args[0], tuple) and len(args[0]) == 2:
@@ -257,14 +224,14 @@ class Dense(Layer):
 
     def __init__(self, *args, bias=True, init=glorot_uniform):
         if args and isinstance(args[0], np.ndarray) and np.ndim(args[0]) == 2:
-            weight = _as_weight(args[0])
+            weight = as_weight(args[0])
             rest = args[1:]
             if rest:
                 bias, rest = rest[0], rest[1:]
         else:
             n_in, n_out, rest = _pair(args, "Dense", "Dense(10, 5) or Dense((10, 5), fl.relu)")
             weight = init(n_out, n_in)
-            weight = weight if isinstance(weight, Param) else _as_weight(weight)
+            weight = weight if isinstance(weight, Param) else as_weight(weight)
             if weight.shape != (n_out, n_in):
                 raise ValueError(f"Dense: init returned shape {weight.shape}, expected ({n_out}, {n_in})")
         if len(rest) > 1:
@@ -273,7 +240,7 @@ class Dense(Layer):
         if not callable(σ):
             raise TypeError(f"Dense's activation must be a function such as fl.relu, got {σ!r}")
         self.weight = weight
-        self.bias = _make_bias(weight, bias, weight.shape[0], "Dense")
+        self.bias = create_bias(weight, bias, weight.shape[0], "Dense")
         self.σ = σ
 
     def __call__(self, x):
@@ -291,7 +258,7 @@ class Dense(Layer):
             return affine(W, b, x, σ)
         n_in = W.shape[1]
         check_size(self, x, n_in)
-        x = _match_dtype(W, x)
+        x = match_dtype(W, x)
         if np.ndim(x) > 2:
             rest = np.shape(x)[1:]
             y = self(np.reshape(x, (n_in, -1)))
@@ -579,7 +546,7 @@ class Bilinear(Layer):
 
     def __init__(self, *args, bias=True, init=glorot_uniform):
         if args and isinstance(args[0], np.ndarray):
-            weight = _as_weight(args[0])
+            weight = as_weight(args[0])
             if weight.ndim != 3:
                 raise ValueError(f"Bilinear needs a 3-dimensional weight (out × in1 × in2), "
                                  f"got shape {weight.shape}")
@@ -595,9 +562,9 @@ class Bilinear(Layer):
                 n1, n_out, rest = _pair(args, "Bilinear", "Bilinear((5, 4), 7) or Bilinear(5, 7)")
                 n2 = n1
             weight = init(n_out, n1, n2)
-            weight = weight if isinstance(weight, Param) else _as_weight(weight)
+            weight = weight if isinstance(weight, Param) else as_weight(weight)
         self.weight = weight
-        self.bias = _make_bias(weight, bias, weight.shape[0], "Bilinear")
+        self.bias = create_bias(weight, bias, weight.shape[0], "Bilinear")
         self.σ = rest[0] if rest else identity
 
     def __call__(self, x, y=None):
@@ -609,7 +576,7 @@ class Bilinear(Layer):
         _, n1, n2 = self.weight.shape
         check_size(self, x, n1, hint="The first input of Bilinear((in1, in2) => out) has in1 features.")
         check_size(self, y, n2, hint="The second input of Bilinear((in1, in2) => out) has in2 features.")
-        x, y = _match_dtype(self.weight, x), _match_dtype(self.weight, y)
+        x, y = match_dtype(self.weight, x), match_dtype(self.weight, y)
         if np.ndim(x) != np.ndim(y) or np.ndim(x) == 2 and np.shape(x)[1] != np.shape(y)[1]:
             raise shape_error(self, f"needs its two inputs to have the same batch size, but got "
                                     f"shapes {np.shape(x)} and {np.shape(y)}.")
@@ -652,13 +619,13 @@ class Embedding(Layer):
 
     def __init__(self, *args, init=randn32):
         if args and isinstance(args[0], np.ndarray):
-            self.weight = _as_weight(args[0])
+            self.weight = as_weight(args[0])
             return
         n_in, n_out, rest = _pair(args, "Embedding", "Embedding(1000, 4)")
         if rest:
             raise TypeError("Embedding takes only its two sizes (and init=...)")
         w = init(n_out, n_in)
-        self.weight = w if isinstance(w, Param) else _as_weight(w)
+        self.weight = w if isinstance(w, Param) else as_weight(w)
 
     def __call__(self, x):
         n_in = self.weight.shape[1]
@@ -683,7 +650,7 @@ class Embedding(Layer):
         # A one-hot array (labels along axis 0): the lookup is a matrix product.
         check_size(self, x, n_in, what="labels",
                    hint="Pass integer indices (0-based), or a one-hot array with the labels on axis 0.")
-        x = _match_dtype(self.weight, x if dt.kind != "b" else np.asarray(x, self.weight.dtype))
+        x = match_dtype(self.weight, x if dt.kind != "b" else np.asarray(x, self.weight.dtype))
         if np.ndim(x) > 2:
             return np.reshape(self.weight @ np.reshape(x, (n_in, -1)),
                               (self.weight.shape[0],) + np.shape(x)[1:])
@@ -719,22 +686,22 @@ class Scale(Layer):
         if args and callable(args[-1]) and not isinstance(args[-1], numbers.Integral):
             σ = args.pop()
         if args and isinstance(args[0], np.ndarray):
-            scale = _as_weight(args[0])
+            scale = as_weight(args[0])
         else:
             if not args or not all(isinstance(a, numbers.Integral) for a in args):
                 raise TypeError("Scale needs the size of its arrays, e.g. Scale(3) or Scale(3, 4)")
             s = init(*args)
-            scale = s if isinstance(s, Param) else _as_weight(s)
+            scale = s if isinstance(s, Param) else as_weight(s)
         self.scale = scale
         self.bias = (np.zeros(scale.shape, scale.dtype).view(Param) if bias is True
-                     else False if bias is False else _as_weight(bias))
+                     else False if bias is False else as_weight(bias))
         self.σ = σ
 
     def __call__(self, x):
         s = self.scale
         for ax, n in enumerate(s.shape):
             check_size(self, x, n, axis=ax, what="entries")
-        x = _match_dtype(s, x)
+        x = match_dtype(s, x)
         extra = (1,) * (np.ndim(x) - s.ndim)
         y = np.reshape(s, s.shape + extra) * x if extra else s * x
         if self.bias is not False:

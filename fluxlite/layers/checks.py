@@ -139,3 +139,18 @@ def check_ndim(layer, x, allowed, what="input", hint=None):
                                  f"shape {shape} ({len(shape)} dimensions).",
                           hint or "Add or remove axes with np.reshape or x[..., None]; "
                                   "remember Flux puts the batch on the last axis.")
+
+
+def match_dtype(w, x):
+    """Flux's ``_match_eltype``: a float32 layer converts float64 or integer input to float32.
+
+    >>> import numpy as np
+    >>> match_dtype(np.ones(2, np.float32), np.ones(3)).dtype
+    dtype('float32')
+    """
+    if not isinstance(x, np.ndarray):
+        x = np.asarray(x)
+    dt = x.dtype
+    if dt != w.dtype and (dt.kind in "biu" or (w.dtype == np.float32 and dt == np.float64)):
+        return x.astype(w.dtype)
+    return x

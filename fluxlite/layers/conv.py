@@ -22,8 +22,8 @@ import numpy as np
 from .. import nnlib
 from ..autodiff.arrays import Param
 from .basic import identity
-from .checks import shape_error
-from .init import glorot_uniform
+from .checks import match_dtype, shape_error
+from .init import as_weight, create_bias, glorot_uniform
 from .show import Layer, act_suffix
 
 __all__ = ["Conv", "CrossCor", "ConvTranspose", "SamePad", "MaxPool", "MeanPool", "GlobalMaxPool",
@@ -107,37 +107,6 @@ def _channels(ch, who):
                     f"{who}((3, 3), (1, 16)); got {ch!r}")
 
 
-def _as_param(a):
-    if isinstance(a, Param):
-        return a
-    a = np.asarray(a)
-    return np.array(a, dtype=a.dtype if a.dtype.kind == "f" else np.float32, copy=True).view(Param)
-
-
-def _make_bias(weight, bias, n, who):
-    """Flux's ``create_bias``: True gives zeros, False none, an array is copied; all in the
-    weight's precision."""
-    if bias is True:
-        return np.zeros(n, dtype=weight.dtype).view(Param)
-    if bias is False or bias is None:
-        return False
-    b = np.array(bias, dtype=weight.dtype, copy=True).view(Param)   # in the weight's precision
-    if b.shape != (n,):
-        raise ValueError(f"{who}: the bias must have shape ({n},), one entry per output channel, "
-                         f"but has shape {b.shape}")
-    return b
-
-
-def _match_dtype(w, x):
-    """Flux's ``_match_eltype``: a float32 layer converts float64 or integer input to float32."""
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    dt = x.dtype
-    if dt != w.dtype and (dt.kind in "biu" or (w.dtype == np.float32 and dt == np.float64)):
-        return x.astype(w.dtype)
-    return x
-
-
 def _image_words(n):
     return nnlib._layout(n)
 
@@ -196,7 +165,7 @@ class _ConvBase(Layer):
             raise ValueError(f"{who}: groups must be a positive int, got {groups!r}")
         self.σ = σ
         self.weight = weight
-        self.bias = _make_bias(weight, bias, nbias, who)
+        self.bias = create_bias(weight, bias, nbias, who)
         self.stride = nnlib._ntuple(stride, n, "stride")
         self.dilation = nnlib._ntuple(dilation, n, "dilation")
         self.pad = _calc_padding(pad, weight.shape[:n], self.dilation)
@@ -227,7 +196,7 @@ def _conv_init(self, args, σ, stride, pad, dilation, groups, bias, init, weight
     """Shared constructor: ``(k, (cin, cout), σ)`` or ``(weight, bias, σ)``."""
     who = self._name
     if args and isinstance(args[0], np.ndarray):
-        weight = _as_param(args[0])
+        weight = as_weight(args[0])
         rest = list(args[1:])
         if rest:
             bias = rest.pop(0)
@@ -251,7 +220,7 @@ def _conv_init(self, args, σ, stride, pad, dilation, groups, bias, init, weight
                          f"and the output channels ({cout})")
     shape = weight_shape(k, cin, cout, groups)
     weight = init(*shape)
-    weight = _as_param(weight)
+    weight = as_weight(weight)
     if weight.shape != shape:
         raise ValueError(f"{who}: init returned shape {weight.shape}, expected {shape}")
     return weight, bias, σ
@@ -314,7 +283,7 @@ class Conv(_ConvBase):
         w = self.weight
         n = w.ndim - 2
         _check_input(self, x, n, w.shape[-2] * self.groups)
-        x = _match_dtype(w, x)
+        x = match_dtype(w, x)
         b = None if self.bias is False else self.bias
         σ = None if self.σ is identity else self.σ
         return nnlib.conv_bias_act(x, w, b, σ, stride=self.stride, pad=self.pad,
@@ -408,7 +377,7 @@ class ConvTranspose(_ConvBase):
         w = self.weight
         n = w.ndim - 2
         _check_input(self, x, n, w.shape[-1])
-        x = _match_dtype(w, x)
+        x = match_dtype(w, x)
         y = nnlib.grad_conv_data(x, w, None, stride=self.stride, pad=self.pad,
                                  dilation=self.dilation, groups=self.groups)
         return self._add_bias_act(y)

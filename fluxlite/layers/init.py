@@ -32,7 +32,7 @@ from ..autodiff.arrays import Param, rng as _global_rng
 
 __all__ = ["glorot_uniform", "glorot_normal", "kaiming_uniform", "kaiming_normal",
            "truncated_normal", "orthogonal", "sparse_init", "identity_init",
-           "zeros32", "ones32", "rand32", "randn32", "nfan", "as_param"]
+           "zeros32", "ones32", "rand32", "randn32", "nfan", "as_param", "as_weight", "create_bias"]
 
 
 def nfan(*dims):
@@ -65,6 +65,39 @@ def as_param(a):
     dtype('float32')
     """
     return np.array(a, dtype=np.float32, copy=True).view(Param)
+
+
+def as_weight(a):
+    """Keep a `Param` as it is; make anything else a trainable copy (float dtypes kept,
+    anything else float32). How layers take weights a user passes in.
+
+    >>> import numpy as np
+    >>> as_weight(np.array([1.0, 2.0])).dtype, as_weight([1, 2]).dtype
+    (dtype('float64'), dtype('float32'))
+    """
+    if isinstance(a, Param):
+        return a
+    a = np.asarray(a)
+    return np.array(a, dtype=a.dtype if a.dtype.kind == "f" else np.float32, copy=True).view(Param)
+
+
+def create_bias(weight, bias, n, who):
+    """Flux's ``create_bias``: True gives zeros, False (or None) no bias, and an array is copied;
+    all in the weight's precision. `who` names the layer in the error for a wrong shape.
+
+    >>> import numpy as np
+    >>> create_bias(np.ones((2, 3), np.float32), True, 2, "Dense(3 => 2)")
+    Param([0., 0.], dtype=float32)
+    """
+    if bias is True:
+        return np.zeros(n, dtype=weight.dtype).view(Param)
+    if bias is False or bias is None:
+        return False
+    b = np.array(bias, dtype=weight.dtype, copy=True).view(Param)
+    if b.shape != (n,):
+        raise ValueError(f"{who}: the bias must have shape ({n},), one entry per output, "
+                         f"but has shape {b.shape}.")
+    return b
 
 
 def _dims(dims):

@@ -29,7 +29,7 @@ from ..autodiff.arrays import Param
 from ..nnlib import _kernel_primitive
 from ..autodiff.tracer import tape_of
 from ..activations import tanh, σ as sigmoid
-from .checks import check_size, shape_error
+from .checks import check_size, match_dtype, shape_error
 from .init import glorot_uniform, zeros32
 from .show import Layer, act_suffix, layer_string
 
@@ -56,16 +56,6 @@ def _param(a):
     return a if isinstance(a, Param) else np.asarray(a, dtype=np.float32).view(Param)
 
 
-def _match_dtype(w, x):
-    """Flux's ``_match_eltype``: a float32 layer converts float64 or integer input to float32."""
-    if not isinstance(x, np.ndarray):
-        x = np.asarray(x)
-    dt = x.dtype
-    if dt != w.dtype and (dt.kind in "biu" or (w.dtype == np.float32 and dt == np.float64)):
-        return x.astype(w.dtype)
-    return x
-
-
 def _column(cell, x):
     """Check the features of `x` and return it as an ``in × N`` matrix (a vector becomes one column)."""
     n_in = cell.Wi.shape[1]
@@ -75,7 +65,7 @@ def _column(cell, x):
                                 f"{n_in} × N batch, but got an input of shape {np.shape(x)}.",
                           "Give a whole sequence to the Recur layer (RNN, LSTM, GRU) as an "
                           "in × N × T array or as a list of steps.")
-    x = _match_dtype(cell.Wi, x)
+    x = match_dtype(cell.Wi, x)
     if np.ndim(x) == 1:
         return np.reshape(x, (n_in, 1))
     if not (x.flags.c_contiguous or x.flags.f_contiguous):
