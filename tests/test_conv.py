@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fluxlite as fl
+from gradcheck import numerical_gradient_in_place
 from fluxlite import nnlib
 from fluxlite.layers.basic import Chain, Dense, f64
 from fluxlite.layers.checks import LayerShapeError
@@ -77,21 +78,6 @@ def loop_pool(x, k, stride=None, pad=0, op="max"):
                 else:  # NNlib: padding counts as zero, the divisor is always prod(k)
                     y[tuple(o) + (c, b)] = sum(v for v in vals if v is not None) / np.prod(k)
     return y
-
-
-def numerical_grad(L, a, h=1e-6):
-    """Central differences of scalar L with respect to every element of float64 array a."""
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        up = L()
-        flat[i] = old - h
-        down = L()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * h)
-    return g
 
 
 def assert_grad_close(got, want, what, tol=1e-6):
@@ -202,8 +188,8 @@ def test_conv_gradients_match_finite_differences(xs, ws, kw, flipped):
         return np.sum(nnlib.conv(x, w, flipped=flipped, **kw) * dy)
 
     gx, gw = fl.gradient(lambda x, w: np.sum(nnlib.conv(x, w, flipped=flipped, **kw) * dy), x, w)
-    assert_grad_close(gx, numerical_grad(L, x), "∂/∂x")
-    assert_grad_close(gw, numerical_grad(L, w), "∂/∂w")
+    assert_grad_close(gx, numerical_gradient_in_place(L, x), "∂/∂x")
+    assert_grad_close(gw, numerical_gradient_in_place(L, w), "∂/∂w")
     # the public pullbacks, NNlib's ∇conv_data and ∇conv_filter, give the same numbers
     np.testing.assert_allclose(nnlib.grad_conv_data(dy, w, x.shape, flipped=flipped, **kw), gx)
     np.testing.assert_allclose(nnlib.grad_conv_filter(x, dy, w.shape, flipped=flipped, **kw), gw)
@@ -222,9 +208,9 @@ def test_conv_bias_act_gradients_match_finite_differences(σ):
                                f(loop_conv(x, w, pad=1) + b[:, None]), atol=1e-12)
     gx, gw, gb = fl.gradient(lambda x, w, b: np.sum(nnlib.conv_bias_act(x, w, b, σ, pad=1) * dy),
                              x, w, b)
-    assert_grad_close(gx, numerical_grad(L, x), "∂/∂x")
-    assert_grad_close(gw, numerical_grad(L, w), "∂/∂w")
-    assert_grad_close(gb, numerical_grad(L, b), "∂/∂b")
+    assert_grad_close(gx, numerical_gradient_in_place(L, x), "∂/∂x")
+    assert_grad_close(gw, numerical_gradient_in_place(L, w), "∂/∂w")
+    assert_grad_close(gb, numerical_gradient_in_place(L, b), "∂/∂b")
 
 
 def test_grad_conv_data_is_the_adjoint_of_conv():
@@ -260,7 +246,7 @@ def test_pooling_gradients_match_finite_differences(xs, k, stride, pad, op):
         return np.sum(f(x, k, pad=pad, stride=stride) * dy)
 
     g = fl.gradient(lambda x: np.sum(f(x, k, pad=pad, stride=stride) * dy), x)[0]
-    assert_grad_close(g, numerical_grad(L, x, h=1e-4), f"{op}pool ∂/∂x")
+    assert_grad_close(g, numerical_gradient_in_place(L, x, step=1e-4), f"{op}pool ∂/∂x")
     if op == "max":
         y = nnlib.maxpool(x, k, pad=pad, stride=stride)
         np.testing.assert_array_equal(nnlib.grad_maxpool(dy, y, x, k, pad=pad, stride=stride), g)
@@ -302,8 +288,8 @@ def test_conv_second_derivatives_match_finite_differences_of_the_gradient():
         return np.sum(gx ** 2)
 
     hx, hw = fl.gradient(penalty, x, w)
-    assert_grad_close(hx, numerical_grad(lambda: penalty(x, w), x), "∂penalty/∂x")
-    assert_grad_close(hw, numerical_grad(lambda: penalty(x, w), w), "∂penalty/∂w")
+    assert_grad_close(hx, numerical_gradient_in_place(lambda: penalty(x, w), x), "∂penalty/∂x")
+    assert_grad_close(hw, numerical_gradient_in_place(lambda: penalty(x, w), w), "∂penalty/∂w")
 
 
 def test_pooling_second_derivatives_match_finite_differences():
@@ -314,7 +300,7 @@ def test_pooling_second_derivatives_match_finite_differences():
             g = fl.gradient(lambda x: np.sum(np.sin(f(x ** 3, (2, 2))) * dy), x)[0]
             return np.sum(g ** 2)
         # h(x) involves x**3 and sin, so finite differences are accurate to about 1e-6 here
-        assert_grad_close(fl.gradient(h, x)[0], numerical_grad(lambda: h(x), x, h=1e-5), f.__name__,
+        assert_grad_close(fl.gradient(h, x)[0], numerical_gradient_in_place(lambda: h(x), x, step=1e-5), f.__name__,
                           tol=1e-5)
 
 
@@ -494,12 +480,12 @@ def check_layer_gradients(layer, x):
         return np.sum(layer(x) * dy)
 
     gm, gx = fl.gradient(lambda m, x: np.sum(m(x) * dy), layer, x)
-    assert_grad_close(gx, numerical_grad(L, x), f"{layer._show()} ∂/∂x")
+    assert_grad_close(gx, numerical_gradient_in_place(L, x), f"{layer._show()} ∂/∂x")
     for name in type(layer)._trainable if hasattr(type(layer), "_trainable") else ():
         p = getattr(layer, name)
         if p is False:
             continue
-        assert_grad_close(gm[name], numerical_grad(L, p), f"{layer._show()} ∂/∂{name}")
+        assert_grad_close(gm[name], numerical_gradient_in_place(L, p), f"{layer._show()} ∂/∂{name}")
 
 
 @pytest.mark.parametrize("make, xs", [
@@ -543,8 +529,8 @@ def test_relu_conv_gradient_through_a_small_cnn_matches_finite_differences():
 
     g = fl.gradient(lambda m: np.sum((m(x) - y) ** 2), m)[0]
     for i in (0, 2):
-        assert_grad_close(g["layers"][i]["weight"], numerical_grad(L, m[i].weight), f"layer {i} weight")
-        assert_grad_close(g["layers"][i]["bias"], numerical_grad(L, m[i].bias), f"layer {i} bias")
+        assert_grad_close(g["layers"][i]["weight"], numerical_gradient_in_place(L, m[i].weight), f"layer {i} weight")
+        assert_grad_close(g["layers"][i]["bias"], numerical_gradient_in_place(L, m[i].bias), f"layer {i} bias")
 
 
 def test_settings_stay_plain_ints_inside_gradient_and_the_layer_is_not_copied():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fluxlite as fl
+from gradcheck import numerical_gradient_in_place
 from fluxlite.autodiff.tracer import Tracked
 from fluxlite.layers.basic import Chain, Dense, f64
 from fluxlite.layers.checks import LayerShapeError
@@ -49,20 +50,6 @@ def randomise(cell):
     for s in s0:
         s[...] = RNG.standard_normal(s.shape) * 0.5
     return cell
-
-
-def numerical_grad(L, a, h=1e-6):
-    g = np.zeros_like(a)
-    flat, gflat = a.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + h
-        up = L()
-        flat[i] = old - h
-        down = L()
-        flat[i] = old
-        gflat[i] = (up - down) / (2 * h)
-    return g
 
 
 def assert_grad_close(got, want, what):
@@ -247,12 +234,12 @@ def test_gradients_through_time_match_finite_differences(make):
     g = fl.gradient(lambda m: sequence_loss(m, xs, targets), m)[0]["cell"]
     cell = m.cell
     for name in ("Wi", "Wh", "b"):
-        assert_grad_close(g[name], numerical_grad(L, getattr(cell, name)), f"{cell._show()} {name}")
+        assert_grad_close(g[name], numerical_gradient_in_place(L, getattr(cell, name)), f"{cell._show()} {name}")
     # the initial state is trainable in Flux 0.14, and the gradient reaches it through every step
     s0 = cell.state0 if isinstance(cell.state0, tuple) else (cell.state0,)
     gs0 = g["state0"] if isinstance(cell.state0, tuple) else (g["state0"],)
     for s, gs in zip(s0, gs0):
-        assert_grad_close(gs, numerical_grad(L, s), f"{cell._show()} state0")
+        assert_grad_close(gs, numerical_gradient_in_place(L, s), f"{cell._show()} state0")
 
 
 def test_gradient_with_respect_to_a_whole_input_sequence():
@@ -265,7 +252,7 @@ def test_gradient_with_respect_to_a_whole_input_sequence():
         return np.sum(m(xs) * w)
 
     g = fl.gradient(f, xs)[0]
-    assert_grad_close(g, numerical_grad(lambda: f(xs), xs), "∂/∂xs")
+    assert_grad_close(g, numerical_gradient_in_place(lambda: f(xs), xs), "∂/∂xs")
 
 
 def test_implicit_params_include_state0_and_get_gradients_through_time():
