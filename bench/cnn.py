@@ -39,8 +39,8 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp import (BETA, EPS, LR, batches, fl, glorot, load_average, optional_torch,  # noqa: E402
-                 race, report, single_thread)
+from mlp import (BETA, EPS, LR, adam_step, batches, fl, glorot, load_average, optional_torch,  # noqa: E402
+                 race, report, single_thread, torch_trainer)
 
 C1, C2 = 16, 32
 
@@ -182,13 +182,7 @@ class NumpyCNN:
         dz1 = (unpool(dp1, a1_6, p1) * (a1 > 0)).reshape(C1, -1)
         dw1, db1 = (dz1 @ cols1.T).reshape(w1.shape), dz1.sum(axis=1)
         self.t += 1
-        b1t, b2t = 1 - BETA[0] ** self.t, 1 - BETA[1] ** self.t
-        for p, g, m, v in zip(self.params, (dw1, db1, dw2, db2, dW3, db3), self.m, self.v):
-            m *= BETA[0]
-            m += (1 - BETA[0]) * g
-            v *= BETA[1]
-            v += (1 - BETA[1]) * (g * g)
-            p -= LR * (m / b1t) / (np.sqrt(v / b2t) + EPS)
+        adam_step(self.params, (dw1, db1, dw2, db2, dW3, db3), self.m, self.v, self.t)
 
 
 # --------------------------------------------------------------------------- PyTorch
@@ -198,22 +192,8 @@ def torch_cnn(torch, w1, b1, w2, b2, W3, b3):
     model = nn.Sequential(nn.Conv2d(1, C1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(C1, C2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Flatten(), nn.Linear(4 * C2, 10))
-    with torch.no_grad():
-        for layer, w, b in ((model[0], w1, b1), (model[3], w2, b2), (model[7], W3, b3)):
-            layer.weight.copy_(torch.from_numpy(w))
-            layer.bias.copy_(torch.from_numpy(b))
-    opt = torch.optim.Adam(model.parameters(), lr=LR, betas=BETA, eps=EPS)
-    cross_entropy = torch.nn.functional.cross_entropy
-
-    def step(x, y):
-        opt.zero_grad()
-        cross_entropy(model(x), y).backward()
-        opt.step()
-
-    def loss(x, y):
-        with torch.no_grad():
-            return float(cross_entropy(model(x), y))
-
+    step, loss = torch_trainer(torch, model,
+                               ((model[0], w1, b1), (model[3], w2, b2), (model[7], W3, b3)))
     return step, loss, lambda: [model[0].weight.detach().numpy(), model[3].weight.detach().numpy()]
 
 

@@ -190,22 +190,26 @@ class NumpyMLP:
         dh = W2.T @ ds                               # backward
         dz1 = dh * (z1 > 0)
         grads = (dz1 @ x.T, dz1.sum(axis=1), ds @ h.T, ds.sum(axis=1))
-        self.t += 1                                  # Adam, ε outside the root as in Flux
-        b1t, b2t = 1 - BETA[0] ** self.t, 1 - BETA[1] ** self.t
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            m *= BETA[0]
-            m += (1 - BETA[0]) * g
-            v *= BETA[1]
-            v += (1 - BETA[1]) * (g * g)
-            p -= LR * (m / b1t) / (np.sqrt(v / b2t) + EPS)
+        self.t += 1
+        adam_step(self.params, grads, self.m, self.v, self.t)
 
 
-def torch_mlp(torch, W1, b1, W2, b2):
-    """The same network in PyTorch (batch first: x is N × 64, labels are class indices)."""
-    nn = torch.nn
-    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+def adam_step(params, grads, ms, vs, t):
+    """Hand-written Adam step t on lists of arrays, in place (ε outside the root, as in Flux)."""
+    b1t, b2t = 1 - BETA[0] ** t, 1 - BETA[1] ** t
+    for p, g, m, v in zip(params, grads, ms, vs):
+        m *= BETA[0]
+        m += (1 - BETA[0]) * g
+        v *= BETA[1]
+        v += (1 - BETA[1]) * (g * g)
+        p -= LR * (m / b1t) / (np.sqrt(v / b2t) + EPS)
+
+
+def torch_trainer(torch, model, weights):
+    """Load ``(layer, weight, bias)`` NumPy arrays into a PyTorch model and give its training
+    step (Adam with the same settings, cross-entropy on class indices) and its loss."""
     with torch.no_grad():
-        for layer, W, b in ((model[0], W1, b1), (model[2], W2, b2)):
+        for layer, W, b in weights:
             layer.weight.copy_(torch.from_numpy(W))
             layer.bias.copy_(torch.from_numpy(b))
     opt = torch.optim.Adam(model.parameters(), lr=LR, betas=BETA, eps=EPS)
@@ -219,6 +223,15 @@ def torch_mlp(torch, W1, b1, W2, b2):
     def loss(x, y):
         with torch.no_grad():
             return float(cross_entropy(model(x), y))
+
+    return step, loss
+
+
+def torch_mlp(torch, W1, b1, W2, b2):
+    """The same network in PyTorch (batch first: x is N × 64, labels are class indices)."""
+    nn = torch.nn
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    step, loss = torch_trainer(torch, model, ((model[0], W1, b1), (model[2], W2, b2)))
 
     def params():
         return [p.detach().numpy() for p in (model[0].weight, model[0].bias, model[2].weight,

@@ -20,6 +20,7 @@ import numpy as np
 from .. import functors
 from ..autodiff.arrays import Param
 from ..autodiff.tracer import apply, primitive
+from ..nnlib import slope_product
 from .checks import check_ndim, check_size, match_dtype, shape_error
 from .init import as_weight, create_bias, glorot_uniform, ones32, randn32
 from .show import Layer, act_suffix, fname, layer_string
@@ -96,12 +97,7 @@ def _dense_dz(g, ans, act):
     """
     if act is None:
         return g
-    last = _LAST_DZ[0]
-    if last[0] is g and last[1] is ans:
-        return last[2]
-    dz = g * _FUSED_BY_NAME[act][2](ans)
-    _LAST_DZ[0] = (g, ans, dz)
-    return dz
+    return slope_product(_LAST_DZ, g, ans, _FUSED_BY_NAME[act][2])
 
 
 def _dense_vjp_W(g, ans, W, b, x, act=None):
