@@ -39,7 +39,7 @@ import sys  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp import (BETA, EPS, LR, adam_step, batches, fl, glorot, load_average, optional_torch,  # noqa: E402
+from mlp import (adam_step, batches, fl, fluxlite_trainer, glorot, load_average, optional_torch,  # noqa: E402
                  race, report, single_thread, torch_trainer)
 
 C1, C2 = 16, 32
@@ -74,21 +74,14 @@ def fluxlite_cnn(w1, b1, w2, b2, W3, b3):
     model = fl.Chain(fl.Conv(flux_kernel(w1), b1.copy(), fl.relu, pad=1), fl.MaxPool((2, 2)),
                      fl.Conv(flux_kernel(w2), b2.copy(), fl.relu, pad=1), fl.MaxPool((2, 2)),
                      fl.flatten, fl.Dense(flux_dense(W3), b3.copy()))
-    state = fl.setup(fl.Adam(LR, BETA, EPS), model)
-
-    def loss(m, x, y):
-        return fl.logitcrossentropy(m(x), y)
-
-    def step(x, y):
-        g = fl.gradient(lambda m: loss(m, x, y), model)[0]
-        fl.update_(state, model, g)
+    step, loss = fluxlite_trainer(model)
 
     def kernels():
         """The two conv kernels, back in cross-correlation layout, for the agreement check."""
         return [np.ascontiguousarray(model[i].weight[::-1, ::-1].transpose(3, 2, 1, 0))
                 for i in (0, 2)]
 
-    return step, lambda x, y: float(loss(model, x, y)), kernels
+    return step, loss, kernels
 
 
 # --------------------------------------------------------------------------- hand-written NumPy

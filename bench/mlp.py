@@ -149,6 +149,16 @@ EPS = 1e-8
 def fluxlite_mlp(W1, b1, W2, b2):
     """The model, loss and step as a student writes them in fluxlite (explicit style)."""
     model = fl.Chain(fl.Dense(W1.copy(), b1.copy(), fl.relu), fl.Dense(W2.copy(), b2.copy()))
+    step, loss = fluxlite_trainer(model)
+
+    def params():
+        return [model[0].weight, model[0].bias, model[1].weight, model[1].bias]
+
+    return step, loss, params, model
+
+
+def fluxlite_trainer(model):
+    """The explicit-style training step a student writes (Adam, logitcrossentropy), and the loss."""
     state = fl.setup(fl.Adam(LR, BETA, EPS), model)
 
     def loss(m, x, y):
@@ -158,10 +168,7 @@ def fluxlite_mlp(W1, b1, W2, b2):
         g = fl.gradient(lambda m: loss(m, x, y), model)[0]
         fl.update_(state, model, g)
 
-    def params():
-        return [model[0].weight, model[0].bias, model[1].weight, model[1].bias]
-
-    return step, lambda x, y: float(loss(model, x, y)), params, model
+    return step, lambda x, y: float(loss(model, x, y))
 
 
 class NumpyMLP:
