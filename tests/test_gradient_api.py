@@ -383,3 +383,119 @@ def test_the_same_parameter_passed_as_two_arguments_gets_a_gradient_for_each():
     np.testing.assert_array_equal(ga, [1.0, 6.0])
     np.testing.assert_array_equal(gb, [1.0, 6.0])
     assert type(W) is fl.Param
+
+
+# --------------------------------------------------------------------------- the cached model walk
+#
+# gradient(f, model) walks a model object once and reuses the walk while the model keeps the same
+# structure. These tests change the model between calls and check that every change is seen.
+
+
+class _Affine:
+    def __init__(self, W, b):
+        self.W, self.b, self.name = W, b, "affine"
+
+    def __call__(self, x):
+        return self.W @ x + self.b
+
+
+def _affine_loss(m, x):
+    return np.sum(m(x) ** 2)
+
+
+def _expected(m, x):
+    r = 2 * (np.asarray(m.W) @ x + np.asarray(m.b))
+    return np.outer(r, x), r
+
+
+def test_the_cached_walk_sees_a_replaced_parameter():
+    m, x = _Affine(fl.randn(2, 3), fl.randn(2)), np.array([1.0, -2.0, 0.5])
+    for _ in range(2):  # the second call uses the cached walk
+        g = fl.gradient(_affine_loss, m, x)[0]
+    m.W = fl.randn(2, 3)  # a new array: the old walk no longer applies
+    g = fl.gradient(_affine_loss, m, x)[0]
+    gW, gb = _expected(m, x)
+    np.testing.assert_allclose(g["W"], gW)
+    np.testing.assert_allclose(g["b"], gb)
+    assert set(g) == {"W", "b", "name"} and g["name"] is None
+
+
+def test_the_cached_walk_sees_a_new_attribute_and_a_removed_one():
+    m, x = _Affine(fl.randn(2, 3), fl.randn(2)), np.ones(3)
+    fl.gradient(_affine_loss, m, x)
+    fl.gradient(_affine_loss, m, x)
+    m.extra = fl.randn(4)  # unused by the loss: its gradient is None, but it must be listed
+    g = fl.gradient(_affine_loss, m, x)[0]
+    assert set(g) == {"W", "b", "name", "extra"} and g["extra"] is None
+    del m.extra, m.name
+    g = fl.gradient(_affine_loss, m, x)[0]
+    assert set(g) == {"W", "b"}
+
+
+def test_the_cached_walk_sees_a_replaced_layer_inside_a_chain():
+    m = fl.Chain(fl.Dense(3, 4, fl.tanh), fl.Dense(4, 2))
+    x = np.ones((3, 5), np.float32)
+    loss = lambda m: np.sum(m(x))  # noqa: E731
+    fl.gradient(loss, m)
+    fl.gradient(loss, m)
+    m.layers = (m.layers[0], fl.Dense(4, 2, bias=False))
+    g = fl.gradient(loss, m)[0]
+    assert g["layers"][1]["bias"] is None
+    assert g["layers"][1]["weight"].shape == (2, 4)
+    check = fl.gradient(lambda W: np.sum(m.layers[1].σ(W @ m.layers[0](x))), m.layers[1].weight)[0]
+    np.testing.assert_allclose(g["layers"][1]["weight"], check, rtol=1e-5)
+
+
+def test_the_cached_walk_keeps_tied_weights_once_and_lists_gradients_like_the_full_walk():
+    d = fl.Dense(3, 3, fl.tanh)
+    m = fl.Chain(d, d)  # the same layer twice: one set of arrays
+    x = np.ones((3, 2), np.float32)
+    loss = lambda m: np.sum(m(x))  # noqa: E731
+    first = fl.gradient(loss, m)[0]
+    second = fl.gradient(loss, m)[0]
+    assert second["layers"][1] is None  # the whole gradient went to the first place
+    np.testing.assert_allclose(second["layers"][0]["weight"], first["layers"][0]["weight"])
+    # the same numbers as a dict model, which is walked afresh every time
+    as_dict = {"layers": [d, d]}
+    again = fl.gradient(lambda m: np.sum(m["layers"][1](m["layers"][0](x))), as_dict)[0]
+    np.testing.assert_allclose(second["layers"][0]["weight"], again["layers"][0]["weight"],
+                               rtol=1e-6)
+
+
+def test_a_model_with_a_float_setting_still_gets_that_settings_gradient():
+    class Scaled:
+        def __init__(self):
+            self.W, self.scale = fl.randn(2, 2), 3.0
+
+    m, x = Scaled(), np.array([1.0, 2.0])
+    for _ in range(2):
+        g = fl.gradient(lambda m: np.sum(m.scale * (m.W @ x)), m)[0]
+    assert g["scale"] == pytest.approx(float(np.sum(np.asarray(m.W) @ x)))
+    np.testing.assert_allclose(g["W"], 3.0 * np.outer(np.ones(2), x))
+
+
+def test_a_cached_model_can_be_differentiated_inside_another_gradient():
+    m = _Affine(fl.randn(2, 3), fl.randn(2))
+    x = np.array([0.5, -1.0, 2.0])
+    fl.gradient(_affine_loss, m, x)  # cache the walk
+
+    def gradient_norm(m):
+        g = fl.gradient(_affine_loss, m, x)[0]
+        return np.sum(g["W"] ** 2)
+
+    outer = fl.gradient(gradient_norm, m)[0]
+    # d/dW of |2 r x^T|^2 with r = W x + b is 8 r (x.x) x^T
+    r = np.asarray(m.W) @ x + np.asarray(m.b)
+    np.testing.assert_allclose(outer["W"], 8 * (x @ x) * np.outer(r, x), rtol=1e-10)
+    assert type(m.W) is fl.Param and type(m.b) is fl.Param
+
+
+def test_the_cache_lets_a_model_be_freed():
+    import gc
+    import weakref
+    m = _Affine(fl.randn(2, 3), fl.randn(2))
+    fl.gradient(_affine_loss, m, np.ones(3))
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None

@@ -9,7 +9,9 @@ Two styles, as in Flux:
   and returns a `Grads` you index with the arrays themselves: ``grads[W]``.
 """
 import numbers
+import operator
 import threading
+import weakref
 from collections import namedtuple
 
 import numpy as np
@@ -240,54 +242,249 @@ def _differentiate(f, args, with_value):
     if not callable(f):
         raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
-    implicit = len(args) == 1 and type(args[0]) is Params
+    if len(args) == 1 and type(args[0]) is Params:
+        return _implicit(f, args[0], with_value)
     tape = Tape()
     entries = tape.entries
-    swapped = []  # plain parameters switched to the traced class, switched back at the end
-    lifted = []   # (array, class, slots) for anything else traced in place
+    swapped = []  # Params switched to the traced class, switched back at the end
+    lifted = []  # (array, class, slots) for other arrays traced in place, restored at the end
     recording = _recording()
     recording.append(tape)
     try:
-        if implicit:
-            leaves = []
-            for p in args[0]:
-                if type(p) is Param:  # the common case, inlined: trace p in place
-                    p.__class__ = Tracked
-                    p._tape, p._i, p._val = tape, len(entries), np.ndarray.view(p, np.ndarray)
-                    entries.append(None)
-                    swapped.append(p)
-                    leaves.append(p._i)
-                else:
-                    leaves.append(_lift(p, tape, lifted))
-            out = f()
-        else:
-            traced = [_track(a, tape, lifted) for a in args]
-            out = f(*traced)
-        val = out
-        if type(out) is tuple:
-            out = out[0]
-        tape.active = False
-        _check_scalar(out)
-        if tape_of(out) is tape:
-            grads = backward(tape, out._i, np.array(1.0, out.dtype))
-        else:
-            grads = [None] * len(entries)
+        traced, plans = [], []
+        for a in args:
+            plan = _plan_for(a)
+            if plan is None:
+                traced.append(_track(a, tape, lifted))
+                plans.append(None)
+                continue
+            plans.append((plan, len(entries)))  # its k-th Param is entry first + k
+            for p in plan.params:
+                v = p.view(np.ndarray)
+                p.__class__ = Tracked
+                p._tape, p._i, p._val = tape, len(entries), v
+                entries.append(None)
+                swapped.append(p)
+            traced.append(a)
+        val = f(*traced)
+        grads = _backward_from(val, tape)
         seen = set()
-        if implicit:
-            result = Grads(args[0], [_finish(grads[i], p, seen) for i, p in zip(leaves, args[0])])
-        else:
-            result = tuple(_collect(t, a, grads, seen, tape) for t, a in zip(traced, args))
+        result = []
+        for t, a, planned in zip(traced, args, plans):
+            if planned is None:
+                result.append(_collect(t, a, grads, seen, tape))
+            else:
+                plan, first = planned
+                result.append(None if plan.template is None else
+                              _fill(plan.template, plan.params, first, grads, seen))
+        result = tuple(result)
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
+        _close(tape, recording, swapped, lifted)
+
+
+def _implicit(f, ps, with_value):
+    """``gradient(f, params(...))``: the tutorial's style, which runs once per training step.
+
+    The parameters are traced in place. A `Param` (the usual case) is switched to the traced
+    class and back; anything else goes through `_lift`. Parameter k is entry k of the tape.
+    """
+    tape = Tape()
+    entries = tape.entries
+    swapped = []  # Params switched to the traced class, switched back at the end
+    lifted = []
+    try:
+        recording = _THREAD.tapes
+    except AttributeError:
+        recording = _recording()
+    recording.append(tape)
+    try:
+        for p in ps._list:
+            if type(p) is Param:
+                v = p.view(np.ndarray)
+                p.__class__ = Tracked
+                p._tape, p._i, p._val = tape, len(entries), v
+                entries.append(None)
+                swapped.append(p)
+            else:
+                _lift(p, tape, lifted)
+        val = f()
+        grads = _backward_from(val, tape)
+        seen = set()
+        k = 0
+        result = []
+        for p in ps._list:
+            result.append(_finish(grads[k], p, seen))
+            k += 1
+        result = Grads(ps, result)
+        return WithGradient(_value(val, tape), result) if with_value else result
+    finally:
+        _close(tape, recording, swapped, lifted)
+
+
+def _backward_from(out, tape):
+    """Stop recording on `tape` and run the backward pass from `out`, the function's result
+    (or its first element, for a tuple). Returns one gradient (or None) per tape entry."""
+    tape.active = False
+    if type(out) is tuple:
+        out = out[0]
+    if type(out) is Tracked and getattr(out, "_tape", None) is tape and not out.shape:
+        return backward(tape, out._i, np.array(1.0, out.dtype))
+    _check_scalar(out)
+    return [None] * len(tape.entries)  # the result does not depend on anything traced
+
+
+def _close(tape, recording, swapped, lifted):
+    """End a gradient call: free the tape and return every traced array to its own class."""
+    if recording and recording[-1] is tape:
+        recording.pop()
+    else:
         recording.remove(tape)
-        tape.active = False
-        entries.clear()
-        for p in swapped:
-            p.__class__ = Param
-            p._tape = p._val = None  # no reference cycle left behind
-        for a, cls, (t, i, v) in reversed(lifted):
-            a._tape, a._i, a._val = t, i, v
-            a.__class__ = cls
+    tape.active = False
+    tape.entries.clear()
+    for p in swapped:
+        p.__class__ = Param
+        p._tape = p._val = None  # no reference cycle left behind
+    for a, cls, (t, i, v) in reversed(lifted):
+        a._tape, a._i, a._val = t, i, v
+        a.__class__ = cls
+
+
+# ---------------------------------------------------------------- models: the walk, done once
+#
+# Differentiating with respect to a model means walking it twice per call: `_track` to trace
+# its arrays and `_collect` to shape the gradient like it. A training loop does this every
+# step on a model whose structure never changes, so for a model object the walk is done once
+# and kept as a `_Plan`. Each call checks, by identity, that every container still holds the
+# same children, and walks again if not.
+
+class _Plan:
+    """One model's walk: its containers (to check), its Params (to trace) and the gradient's form.
+
+    ``nodes`` holds ``(container, kind, keys, children)`` for every container; ``params`` the
+    distinct Params in the order `_track` meets them; ``template`` the gradient's structure, with
+    an int k where Param k's gradient goes and None where no gradient can arrive.
+    """
+
+    __slots__ = ("ref", "nodes", "params", "template", "__weakref__")
+
+
+_PLANS = {}  # id(model) -> its _Plan (None: walk it every time), dropped when the model dies
+
+
+class _Unplannable(Exception):
+    """The model holds something `_track` copies (a plain float array or a float)."""
+
+
+class _Traced(Exception):
+    """The model's arrays are traced already (a nested gradient): walk it this time only."""
+
+
+def _plan_for(x):
+    """The walk of model `x`, if it is an object that can have one and it still applies."""
+    if (_KINDS.get(type(x)) or functors.kind(x)) is not functors.OBJ:
+        return None  # a dict, list or tuple argument: walked each time (they are cheap)
+    key = id(x)
+    plan = _PLANS.get(key, False)
+    if plan is None:
+        return None  # this model is always walked
+    if plan is not False and plan.ref() is x and _unchanged(plan):
+        for p in plan.params:
+            if type(p) is not Param:
+                return None  # traced by an outer gradient: walk it this time
+        return plan
+    try:
+        plan = _Plan()
+        plan.nodes, plan.params = [], []
+        plan.template = _walk(x, plan, {})
+        plan.ref = weakref.ref(x, lambda _, plans=_PLANS: plans.pop(key, None))
+    except _Traced:
+        return None
+    except (_Unplannable, TypeError):  # TypeError: an object that cannot be weakly referenced
+        plan = None
+        try:
+            weakref.finalize(x, _PLANS.pop, key, None)
+        except TypeError:
+            return None
+    _PLANS[key] = plan
+    return plan
+
+
+def _walk(y, plan, index):
+    """Record container `y` (and what is under it) in `plan`; return its gradient template."""
+    t = type(y)
+    if t is Param:
+        k = index.get(id(y))
+        if k is not None:
+            return None  # met before (tied weights): the gradient goes to the first place
+        k = index[id(y)] = len(plan.params)
+        plan.params.append(y)
+        return k
+    kind = _KINDS.get(t) or functors.kind(y)
+    if kind is functors.LEAF:
+        if t is Tracked:
+            raise _Traced
+        if isinstance(y, np.ndarray):
+            if y.dtype.kind in "fc":
+                raise _Unplannable  # a plain float array: `_track` traces a copy
+            return None  # an integer array: a setting
+        if t is float or isinstance(y, np.floating):
+            raise _Unplannable
+        return None  # functions, strings, integers: not variables
+    kids = functors.children(y)
+    keys = tuple(k for k, _ in kids)
+    children = tuple(c for _, c in kids)
+    if kind is not functors.SEQ or type(y) is not tuple:  # a tuple cannot change: no check
+        plan.nodes.append((y.__dict__ if kind is functors.OBJ else y, children, keys))
+    sub = tuple(_walk(c, plan, index) for c in children)
+    if all(s is None for s in sub):
+        return None
+    # An object's gradient is a dict, built from the keys alone: not holding the object itself
+    # lets the model be freed (the plan must not keep it alive).
+    return kind, None if kind is functors.OBJ else y, keys, sub
+
+
+def _unchanged(plan):
+    """True when every mutable container of the planned model still holds the same children,
+    by identity (the plan keeps the old ones alive, so no new object can reuse their ids)."""
+    is_ = operator.is_
+    for d, kids, keys in plan.nodes:
+        if len(d) != len(kids):
+            return False
+        if type(d) is list:
+            if not all(map(is_, d, kids)):
+                return False
+        elif not all(map(is_, d.values(), kids)) or tuple(d) != keys:
+            return False
+    return True
+
+
+def _fill(template, params, first, grads, seen):
+    """The gradient of a planned model: `template` with Param k's gradient (entry first + k)."""
+    kind, x, keys, sub = template
+    vals = []
+    found = False
+    for t in sub:
+        if t is None:
+            vals.append(None)
+            continue
+        if type(t) is int:
+            seen.add(("leaf", first + t))  # as `_collect` marks it, for ties across arguments
+            v = _finish(grads[first + t], params[t], seen)
+        else:
+            v = _fill(t, params, first, grads, seen)
+        vals.append(v)
+        if v is not None:
+            found = True
+    if not found:
+        return None
+    if kind is functors.OBJ or type(x) is dict:
+        return dict(zip(keys, vals))
+    if type(x) is tuple:
+        return tuple(vals)
+    if type(x) is list:
+        return vals
+    return functors.rebuild(x, list(zip(keys, vals)))
 
 
 def _check_scalar(out):
@@ -384,7 +581,8 @@ def _finish(g, like, seen):
     if g is None:
         return None
     if type(g) is np.ndarray and g.base is None and type(like) is not int and type(like) is not float \
-            and g.shape == like.shape and g.dtype == like.dtype and id(g) not in seen:
+            and (g.dtype is like.dtype or g.dtype == like.dtype) and g.shape == like.shape \
+            and id(g) not in seen:
         seen.add(id(g))
         return g  # the common case: a fresh array of the right shape and precision
     shape = getattr(like, "shape", ())

@@ -123,7 +123,7 @@ class Tracked(Param):
                     if len(inputs) == 1:
                         return unary(prim, inputs[0])
                     if len(inputs) == 2:
-                        return _binary(prim, *inputs)
+                        return prim.binary(*inputs)
                 return apply(prim, *inputs, **kwargs)
             if ufunc in CONSTANT_UFUNCS:
                 return ufunc(*map(untrace, inputs), **kwargs)
@@ -142,45 +142,9 @@ class Tracked(Param):
             return func._implementation(*args, **kwargs)
         raise NoGradientRule(_no_rule_message(_qualname(func)))
 
-    # Operators go straight to their primitive, skipping NumPy's slower ufunc override path.
-    def __add__(self, other):
-        return _binary(UFUNCS[np.add], self, other)
-
-    def __radd__(self, other):
-        return _binary(UFUNCS[np.add], other, self)
-
-    def __sub__(self, other):
-        return _binary(UFUNCS[np.subtract], self, other)
-
-    def __rsub__(self, other):
-        return _binary(UFUNCS[np.subtract], other, self)
-
-    def __mul__(self, other):
-        return _binary(UFUNCS[np.multiply], self, other)
-
-    def __rmul__(self, other):
-        return _binary(UFUNCS[np.multiply], other, self)
-
-    def __truediv__(self, other):
-        return _binary(UFUNCS[np.divide], self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(UFUNCS[np.divide], other, self)
-
-    def __pow__(self, other, mod=None):
-        return _binary(UFUNCS[np.power], self, other)
-
-    def __rpow__(self, other, mod=None):
-        return _binary(UFUNCS[np.power], other, self)
-
-    def __matmul__(self, other):
-        return _binary(UFUNCS[np.matmul], self, other)
-
-    def __rmatmul__(self, other):
-        return _binary(UFUNCS[np.matmul], other, self)
-
-    def __neg__(self):
-        return unary(UFUNCS[np.negative], self)
+    # The arithmetic operators (x + y, 2 * x, x ** 2, W @ x, -x) are set by `_install_operators`
+    # once the primitives are registered: each goes straight to its primitive, skipping
+    # NumPy's slower ufunc override path.
 
     def __pos__(self):
         return apply(UFUNCS[np.positive], self)
@@ -398,13 +362,14 @@ class Primitive:
     (12.0,)
     """
 
-    __slots__ = ("fwd", "vjps", "name", "checked")
+    __slots__ = ("fwd", "vjps", "name", "checked", "binary")
 
     def __init__(self, fwd, name=None, checked=True):
         self.fwd = fwd
         self.vjps = ()
         self.name = name or getattr(fwd, "__name__", "primitive")
         self.checked = checked  # check each pullback's shape (fluxlite's own, tested ones skip it)
+        self.binary = _binary_op(self)  # `apply` for two positional inputs (operators, most ufuncs)
 
     def defvjp(self, *vjps):
         """Set the pullbacks, one per positional argument (None: no gradient)."""
@@ -506,38 +471,61 @@ def unary(prim, a):
     return wrap(ans, t, i)
 
 
-def _binary(prim, a, b):
-    """`apply` for operators, specialised for two inputs on one recording tape."""
-    try:
-        if type(a) is Tracked:
-            t = a._tape
-            if type(b) is Tracked:
-                if b._tape is not t or not t.active:
-                    return apply(prim, a, b)
-                vals = (a._val, b._val)
-                parents = ((0, a._i), (1, b._i))
+def _binary_op(prim, swap=False):
+    """`apply` specialised for two positional inputs and no keywords: ``op(a, b)``.
+
+    With ``swap`` it is a reflected operator method, ``op(self, other)`` computing
+    ``other op self`` (``2 * x`` calls ``x.__rmul__(2)``).
+    """
+    def op(a, b):
+        if swap:
+            a, b = b, a
+        try:
+            if type(a) is Tracked:
+                t = a._tape
+                if type(b) is Tracked:
+                    if b._tape is not t or not t.active:
+                        return apply(prim, a, b)
+                    va, vb = a._val, b._val
+                    parents = ((0, a._i), (1, b._i))
+                else:
+                    if not t.active:
+                        return apply(prim, a, b)
+                    va, vb = a._val, b
+                    parents = ((0, a._i),)
             else:
+                t = b._tape
                 if not t.active:
                     return apply(prim, a, b)
-                vals = (a._val, b)
-                parents = ((0, a._i),)
-        else:
-            t = b._tape
-            if not t.active:
-                return apply(prim, a, b)
-            vals = (a, b._val)
-            parents = ((1, b._i),)
-    except AttributeError:  # a view that lost its tape: let apply explain
-        return apply(prim, a, b)
-    ans = prim.fwd(*vals)
-    entries = t.entries
-    i = len(entries)
-    entries.append((prim, ans, vals, _NO_KWARGS, parents))
-    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
-        out = ans.view(Tracked)
-        out._tape, out._i, out._val = t, i, ans
-        return out
-    return wrap(ans, t, i)
+                va, vb = a, b._val
+                parents = ((1, b._i),)
+        except AttributeError:  # not traced at all, or a view that lost its tape: apply sorts it out
+            return apply(prim, a, b)
+        ans = prim.fwd(va, vb)
+        entries = t.entries
+        i = len(entries)
+        entries.append((prim, ans, (va, vb), _NO_KWARGS, parents))
+        if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
+            out = ans.view(Tracked)
+            out._tape, out._i, out._val = t, i, ans
+            return out
+        return wrap(ans, t, i)
+    return op
+
+
+# Python's operators on traced arrays, and the NumPy function each one is.
+_OPERATORS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.divide,
+              "pow": np.power, "matmul": np.matmul}
+
+
+def _install_operators():
+    """Give `Tracked` its arithmetic operators, once `fluxlite.primitives` has registered them."""
+    for name, ufunc in _OPERATORS.items():
+        prim = UFUNCS[ufunc]
+        setattr(Tracked, f"__{name}__", prim.binary)
+        setattr(Tracked, f"__r{name}__", _binary_op(prim, swap=True))
+    negative = UFUNCS[np.negative]
+    Tracked.__neg__ = lambda self: unary(negative, self)
 
 
 def _apply_nested(prim, args, kwargs):
@@ -594,23 +582,24 @@ def backward(tape, out_i, seed):
     grads = [None] * len(entries)
     grads[out_i] = seed
     for i in range(out_i, -1, -1):
-        g = grads[i]
-        if g is None:
-            continue
         e = entries[i]
-        if e is None:
+        if e is None:  # an input of the function: its gradient stays in grads
             continue
+        g = grads[i]
+        if g is None:  # the result does not depend on this entry
+            continue
+        grads[i] = None  # not needed any more: let it go
         prim, ans, vals, kwargs, parents = e
         vjps = prim.vjps
         for k, j in parents:
             vjp = vjps[k]
-            if vjp is not None:
-                gk = vjp(g, ans, *vals, **kwargs)
-                if prim.checked:
-                    gk = _checked_gradient(prim, k, gk, vals[k])
-                old = grads[j]
-                grads[j] = gk if old is None else old + gk
-        grads[i] = None
+            if vjp is None:
+                continue
+            gk = vjp(g, ans, *vals, **kwargs) if kwargs else vjp(g, ans, *vals)
+            if prim.checked:
+                gk = _checked_gradient(prim, k, gk, vals[k])
+            old = grads[j]
+            grads[j] = gk if old is None else old + gk
     return grads
 
 

@@ -21,7 +21,7 @@ import weakref
 import numpy as np
 
 from .. import functors
-from ..autodiff import Params
+from ..autodiff import Param, Params
 from .rules import AbstractRule, _julia
 
 __all__ = ["Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_"]
@@ -216,7 +216,8 @@ def update_(opt, model, grads):
             else:
                 entry = _state_of(opt, x)
                 entry[1], step = opt.apply(entry[1], x, g)
-            out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)
+            out = x.view(np.ndarray) if type(x) is Param else (
+                x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray))
             try:
                 np.subtract(out, step, out=out)
             except TypeError:

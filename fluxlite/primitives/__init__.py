@@ -10,8 +10,10 @@ Importing this package fills the registry in `fluxlite.autodiff.tracer`.
 import numpy as np
 
 from ..autodiff.tracer import (CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, DECOMPOSED_FUNCTIONS, FUNCTIONS,
-                               HINTS, UFUNCS)
+                               HINTS, UFUNCS, _install_operators)
 from . import arithmetic, linalg, reductions, shape  # noqa: F401  (registration)
+
+_install_operators()
 
 __all__ = ["supported", "UFUNCS", "FUNCTIONS"]
 

@@ -21,8 +21,6 @@ def _matmul_vjp_a(g, ans, a, b):
     if b.ndim == 1:
         if a.ndim == 1:
             return g * b
-        if a.ndim == 2 and type(g) is np.ndarray and type(b) is np.ndarray:
-            return np.multiply.outer(g, b)  # matrix times vector, first order: one call
         return g[..., None] * b
     if a.ndim == 1:
         return ub((b @ g[..., None])[..., 0], a)
