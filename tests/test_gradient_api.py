@@ -499,3 +499,16 @@ def test_the_cache_lets_a_model_be_freed():
     del m
     gc.collect()
     assert ref() is None
+
+
+def test_a_gradient_that_is_the_seed_itself_is_a_writable_copy():
+    # gradient starts the backward pass from a shared read-only 1.0; a result that passes it
+    # through unchanged must still hand the user an array of their own
+    s = fl.param(np.array(2.0))
+    g = fl.gradient(lambda: s + 0.0, fl.params(s))[s]
+    assert g.flags.writeable and g == 1.0
+    g += 1.0
+    again = fl.gradient(lambda: s + 0.0, fl.params(s))[s]
+    assert again == 1.0 and again is not g
+    (gx,) = fl.gradient(lambda x: x * 1.0 + 0.0, np.array(3.0))
+    assert gx.flags.writeable and gx == 1.0

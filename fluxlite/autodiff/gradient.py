@@ -268,7 +268,7 @@ def _differentiate(f, args, with_value):
             traced.append(a)
         val = f(*traced)
         grads = _backward_from(val, tape)
-        seen = set()
+        seen = set(_SEED_IDS)  # ids of arrays a user must not receive as they are
         result = []
         for t, a, planned in zip(traced, args, plans):
             if planned is None:
@@ -310,7 +310,7 @@ def _implicit(f, ps, with_value):
                 _lift(p, tape, lifted)
         val = f()
         grads = _backward_from(val, tape)
-        seen = set()
+        seen = set(_SEED_IDS)  # ids of arrays a user must not receive as they are
         k = 0
         result = []
         for p in ps._list:
@@ -329,9 +329,27 @@ def _backward_from(out, tape):
     if type(out) is tuple:
         out = out[0]
     if type(out) is Tracked and getattr(out, "_tape", None) is tape and not out.shape:
-        return backward(tape, out._i, np.array(1.0, out.dtype))
+        seed = _SEEDS.get(out.dtype)
+        if seed is None:
+            seed = _new_seed(out.dtype)
+        return backward(tape, out._i, seed)
     _check_scalar(out)
     return [None] * len(tape.entries)  # the result does not depend on anything traced
+
+
+# The gradient of the result with respect to itself, 1, made once per dtype and read-only.
+# Pullbacks never change their input gradient in place; a seed that reaches a leaf unchanged
+# (``gradient(lambda x: x + 0, ...)``) is copied by `_finish`, because its id starts in `seen`.
+_SEEDS = {}
+_SEED_IDS = set()
+
+
+def _new_seed(dtype):
+    seed = np.array(1.0, dtype)
+    seed.flags.writeable = False
+    _SEEDS[dtype] = seed
+    _SEED_IDS.add(id(seed))
+    return seed
 
 
 def _close(tape, recording, swapped, lifted):

@@ -464,10 +464,12 @@ def unary(prim, a):
     entries = t.entries
     i = len(entries)
     entries.append((prim, ans, (val,), _NO_KWARGS, ((0, a._i),)))
-    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
-        out = ans.view(Tracked)
-        out._tape, out._i, out._val = t, i, ans
-        return out
+    if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined for float64 and float32
+        d = ans.dtype
+        if d is _F64 or d is _F32:
+            out = ans.view(Tracked)
+            out._tape, out._i, out._val = t, i, ans
+            return out
     return wrap(ans, t, i)
 
 
@@ -505,10 +507,12 @@ def _binary_op(prim, swap=False):
         entries = t.entries
         i = len(entries)
         entries.append((prim, ans, (va, vb), _NO_KWARGS, parents))
-        if type(ans) is np.ndarray and ans.dtype.kind == "f":  # wrap(ans, t, i), inlined
-            out = ans.view(Tracked)
-            out._tape, out._i, out._val = t, i, ans
-            return out
+        if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined for float64 and float32
+            d = ans.dtype
+            if d is _F64 or d is _F32:
+                out = ans.view(Tracked)
+                out._tape, out._i, out._val = t, i, ans
+                return out
         return wrap(ans, t, i)
     return op
 
@@ -550,6 +554,9 @@ def _apply_nested(prim, args, kwargs):
     entries = top.entries
     entries.append((prim, ans, vals, kwargs, parents))
     return wrap(ans, top, len(entries) - 1)
+
+
+_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # the usual dtypes, compared by identity
 
 
 def wrap(ans, tape, i):
