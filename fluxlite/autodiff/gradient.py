@@ -314,8 +314,14 @@ def _implicit(f, ps, with_value):
         k = 0
         result = []
         for p in ps._list:
-            result.append(_finish(grads[k], p, seen))
+            g = grads[k]
             k += 1
+            if type(g) is np.ndarray and g.base is None and g.dtype is p.dtype \
+                    and g.shape == p.shape and id(g) not in seen:
+                seen.add(id(g))  # `_finish`'s common case, inlined: a fresh array of p's form
+                result.append(g)
+            else:
+                result.append(_finish(g, p, seen))
         result = Grads(ps, result)
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
