@@ -512,3 +512,25 @@ def test_a_gradient_that_is_the_seed_itself_is_a_writable_copy():
     assert again == 1.0 and again is not g
     (gx,) = fl.gradient(lambda x: x * 1.0 + 0.0, np.array(3.0))
     assert gx.flags.writeable and gx == 1.0
+
+
+def test_the_cached_walk_handles_namedtuples_and_list_subclasses_inside_a_model():
+    Pair = namedtuple("Pair", ["W", "b"])
+
+    class Layers(list):
+        pass
+
+    class Model:
+        def __init__(self):
+            self.pair = Pair(fl.randn(2, 3), fl.randn(2))
+            self.extra = Layers([fl.randn(2)])
+
+    m, x = Model(), np.array([1.0, 0.0, -1.0])
+    loss = lambda m: np.sum((m.pair.W @ x + m.pair.b) * m.extra[0])  # noqa: E731
+    for _ in range(2):
+        g = fl.gradient(loss, m)[0]
+    assert type(g["pair"]) is Pair and type(g["extra"]) is Layers
+    np.testing.assert_allclose(g["pair"].b, np.asarray(m.extra[0]))
+    m.extra.append(fl.randn(2))  # the list changed: walked again
+    g = fl.gradient(loss, m)[0]
+    assert len(g["extra"]) == 2 and g["extra"][1] is None

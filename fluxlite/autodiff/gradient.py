@@ -458,7 +458,7 @@ def _walk(y, plan, index):
     kids = functors.children(y)
     keys = tuple(k for k, _ in kids)
     children = tuple(c for _, c in kids)
-    if kind is not functors.SEQ or type(y) is not tuple:  # a tuple cannot change: no check
+    if not isinstance(y, tuple):  # a tuple (or namedtuple) cannot change: no check
         plan.nodes.append((y.__dict__ if kind is functors.OBJ else y, children, keys))
     sub = tuple(_walk(c, plan, index) for c in children)
     if all(s is None for s in sub):
@@ -475,7 +475,7 @@ def _unchanged(plan):
     for d, kids, keys in plan.nodes:
         if len(d) != len(kids):
             return False
-        if type(d) is list:
+        if isinstance(d, list):
             if not all(map(is_, d, kids)):
                 return False
         elif not all(map(is_, d.values(), kids)) or tuple(d) != keys:
