@@ -33,13 +33,12 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before NumPy (and its BLAS) is loaded
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mlp import (adam_step, batches, fl, fluxlite_trainer, glorot, load_average, optional_torch,  # noqa: E402
+from mlp import (adam_step, batches, bench_args, fl, fluxlite_trainer, glorot, load_average, optional_torch,  # noqa: E402
                  race, report, single_thread, torch_trainer)
 
 C1, C2 = 16, 32
@@ -191,11 +190,7 @@ def torch_cnn(torch, w1, b1, w2, b2, W3, b3):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=300, help="steps per timed run")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs per implementation")
-    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    args = parser.parse_args(argv)
+    args = bench_args(argv, __doc__, steps=300, repeats=7)
 
     threads = single_thread()
     torch = None if args.no_torch else optional_torch()

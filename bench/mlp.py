@@ -48,6 +48,15 @@ import fluxlite as fl  # noqa: E402
 # (cnn.py imports these too)
 
 
+def bench_args(argv, doc, steps, repeats):
+    """The command line the MLP and CNN benchmarks take: --steps, --repeats and --no-torch."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=steps, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed runs per implementation")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    return parser.parse_args(argv)
+
+
 def single_thread():
     """Hold BLAS (and PyTorch, if present) to one thread; return a line saying how."""
     how = [f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}"]
@@ -334,11 +343,7 @@ def check_agree(name, losses, reference, params, ref_params, rtol, atol):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000, help="steps per timed run")
-    parser.add_argument("--repeats", type=int, default=9, help="timed runs per implementation")
-    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
-    args = parser.parse_args(argv)
+    args = bench_args(argv, __doc__, steps=2000, repeats=9)
 
     threads = single_thread()
     torch = None if args.no_torch else optional_torch()
