@@ -677,6 +677,125 @@ def test_tied_array_gets_one_step_with_the_summed_gradient():
     np.testing.assert_allclose(W, [1 - 0.1 * 3] * 2)  # d/dW = 1 + 2, applied once
 
 
+# --------------------------------------------------------------------------- grouped state
+# setup gives the arrays of an element-by-element rule one flat state (update.py's _Group),
+# so update_ applies the rule once for all of them. These tests compare that with updating
+# every array on its own (the implicit style), and check each way out of the grouped path.
+
+MIXED = {"W": ((3, 4), np.float64), "b": ((4,), np.float64), "s": ((), np.float64),
+         "V": ((2, 3), np.float32), "c": ((2,), np.float32)}
+
+
+def mixed_model(seed=0):
+    rng = np.random.default_rng(seed)
+    return {k: rng.standard_normal(shape).astype(dtype) for k, (shape, dtype) in MIXED.items()}
+
+
+def mixed_grads(seed):
+    rng = np.random.default_rng(100 + seed)
+    return {k: rng.standard_normal(shape).astype(dtype) for k, (shape, dtype) in MIXED.items()}
+
+
+def one_at_a_time(rule, model, steps, grads=mixed_grads, skip=lambda step, k: False):
+    """The same training with every array updated on its own (implicit style, a fresh rule)."""
+    rule = rule._copy()
+    model = {k: v.copy() for k, v in model.items()}
+    for step in range(steps):
+        for k, g in grads(step).items():
+            if not skip(step, k):
+                update_(rule, model[k], g)
+    return model
+
+
+def grouped(state, k):
+    """True when Leaf `k`'s state is a view into the flat state it shares with others."""
+    return state[k].group is not None
+
+
+@pytest.mark.parametrize("name, rule, reference", CASES, ids=[c[0] for c in CASES])
+def test_grouped_update_gives_the_same_numbers_as_one_array_at_a_time(name, rule, reference):
+    model = mixed_model()
+    want = one_at_a_time(rule, model, 6)
+    state = setup(rule._copy(), model)
+    assert grouped(state, "W") == grouped(state, "c") == (name != "ClipNorm")
+    for step in range(6):
+        update_(state, model, mixed_grads(step))
+    for k in MIXED:
+        assert model[k].dtype == want[k].dtype
+        np.testing.assert_array_equal(model[k], want[k], err_msg=f"{name}: array {k}")
+
+
+def test_grouped_state_prints_and_reads_like_one_leaf_per_array():
+    model = mixed_model()
+    state = setup(Adam(), model)
+    assert grouped(state, "W") and grouped(state, "b")
+    assert state["W"].group is state["b"].group is not state["V"].group  # one per dtype
+    m, v, betas = state["s"].state
+    assert m.shape == v.shape == () and betas == (0.9, 0.999)
+    assert repr(state["c"]) == ("Leaf(Adam(0.001, (0.9, 0.999), 1.0e-8), "
+                                "(Float32[0.0, 0.0], Float32[0.0, 0.0], (0.9, 0.999)))")
+    update_(state, model, mixed_grads(0))
+    assert state["W"].state[2] == pytest.approx((0.81, 0.998001))
+    assert state["W"].state[0].shape == (3, 4)
+
+
+def test_grouped_update_falls_back_one_by_one_and_stays_right():
+    # A frozen Leaf, a missing gradient, a partly adjusted rule and a replaced state each take
+    # the one-by-one path; the numbers must be those of updating every array on its own.
+    rule = Adam(0.05)
+    model = mixed_model(1)
+    state = setup(rule, model)
+
+    def grads(step):
+        g = mixed_grads(step)
+        if step == 2:
+            g["b"] = None
+        return g
+
+    def skip(step, k):
+        return (step == 1 and k == "W") or (step == 2 and k == "b")
+
+    want = one_at_a_time(rule, model, 5, grads, skip)
+    for step in range(5):
+        if step == 1:
+            freeze_(state["W"])
+        update_(state, model, grads(step))
+        if step == 1:
+            thaw_(state["W"])
+    for k in MIXED:
+        np.testing.assert_array_equal(model[k], want[k], err_msg=f"array {k}")
+
+    model, other = mixed_model(2), mixed_model(2)
+    state, ref = setup(Momentum(0.1, 0.5), model), setup(Momentum(0.1, 0.5), other)
+    adjust_(state["W"], 0.3)  # W alone gets a new rule: the group cannot apply one rule
+    state["b"].state = np.zeros(4)  # a fresh state for b, put there by hand
+    adjust_(ref["W"], 0.3)
+    ref["b"].state = np.zeros(4)
+    ref_model = {k: v for k, v in other.items()}
+    for step in range(3):
+        update_(state, model, mixed_grads(step))
+        for k, g in mixed_grads(step).items():
+            ref[k].group = None  # `ref` is updated array by array
+            ref[k].state, s = ref[k].rule.apply(ref[k].state, ref_model[k], g)
+            ref_model[k] -= s
+    for k in MIXED:
+        np.testing.assert_array_equal(model[k], ref_model[k], err_msg=f"array {k}")
+
+
+def test_a_copied_state_tree_trains_like_the_original():
+    import copy
+    model = mixed_model(3)
+    state = setup(AdaBelief(0.02), model)
+    update_(state, model, mixed_grads(0))
+    twin_model, twin_state = copy.deepcopy(model), copy.deepcopy(state)
+    assert twin_state["W"].group is None  # a copy leaves the group behind
+    for step in range(1, 4):
+        update_(state, model, mixed_grads(step))
+        update_(twin_state, twin_model, mixed_grads(step))
+    for k in MIXED:
+        np.testing.assert_array_equal(model[k], twin_model[k])
+
+
 # --------------------------------------------------------------------------- errors
 
 def test_structure_mismatch_names_the_path():

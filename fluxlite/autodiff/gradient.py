@@ -273,10 +273,12 @@ def _differentiate(f, args, with_value):
         for t, a, planned in zip(traced, args, plans):
             if planned is None:
                 result.append(_collect(t, a, grads, seen, tape))
-            else:
-                plan, first = planned
-                result.append(None if plan.template is None else
-                              _fill(plan.template, plan.params, first, grads, seen))
+                continue
+            plan, first = planned
+            if len(args) > 1:  # mark its Params as `_collect` marks leaves, for ties across arguments
+                seen.update(("leaf", first + k) for k in range(len(plan.params)))
+            result.append(None if plan.template is None else
+                          _fill(plan.template, _finish_all(grads, first, plan.params, seen)))
         result = tuple(result)
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
@@ -310,19 +312,7 @@ def _implicit(f, ps, with_value):
                 _lift(p, tape, lifted)
         val = f()
         grads = _backward_from(val, tape)
-        seen = set(_SEED_IDS)  # ids of arrays a user must not receive as they are
-        k = 0
-        result = []
-        for p in ps._list:
-            g = grads[k]
-            k += 1
-            if type(g) is np.ndarray and g.base is None and g.dtype is p.dtype \
-                    and g.shape == p.shape and id(g) not in seen:
-                seen.add(id(g))  # `_finish`'s common case, inlined: a fresh array of p's form
-                result.append(g)
-            else:
-                result.append(_finish(g, p, seen))
-        result = Grads(ps, result)
+        result = Grads(ps, _finish_all(grads, 0, ps._list, set(_SEED_IDS)))
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
         _close(tape, recording, swapped, lifted)
@@ -483,24 +473,15 @@ def _unchanged(plan):
     return True
 
 
-def _fill(template, params, first, grads, seen):
-    """The gradient of a planned model: `template` with Param k's gradient (entry first + k)."""
+def _fill(template, gs):
+    """The gradient of a planned model: `template` with ``gs[k]``, Param k's gradient, in place
+    of each k (a part that receives no gradient at all is None)."""
     kind, x, keys, sub = template
-    vals = []
-    found = False
-    for t in sub:
-        if t is None:
-            vals.append(None)
-            continue
-        if type(t) is int:
-            seen.add(("leaf", first + t))  # as `_collect` marks it, for ties across arguments
-            v = _finish(grads[first + t], params[t], seen)
-        else:
-            v = _fill(t, params, first, grads, seen)
-        vals.append(v)
+    vals = [t if t is None else gs[t] if type(t) is int else _fill(t, gs) for t in sub]
+    for v in vals:
         if v is not None:
-            found = True
-    if not found:
+            break
+    else:
         return None
     if kind is functors.OBJ or type(x) is dict:
         return dict(zip(keys, vals))
@@ -597,6 +578,21 @@ def _track(x, tape, lifted, top=True):
     tr = np.ndarray.view(val, Tracked)
     tr._tape, tr._i, tr._val = tape, tape.leaf(), val
     return tr
+
+
+def _finish_all(grads, first, params, seen):
+    """`_finish` for the gradients of `params`, which are the tape entries from `first` on."""
+    out = []
+    for p in params:
+        g = grads[first]
+        first += 1
+        if type(g) is np.ndarray and g.base is None and g.dtype is p.dtype \
+                and g.shape == p.shape and id(g) not in seen:
+            seen.add(id(g))  # `_finish`'s common case, inlined: a fresh array of p's form
+            out.append(g)
+        else:
+            out.append(_finish(g, p, seen))
+    return out
 
 
 def _finish(g, like, seen):

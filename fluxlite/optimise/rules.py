@@ -210,6 +210,10 @@ class AbstractRule:
 
     _fields = ()
     _stateless = False  # True when init gives None and apply ignores the state: no lookup needed
+    # True when apply treats every entry of x on its own, so that it can run once on many
+    # arrays joined end to end (see `setup`); `_reads_x`: apply uses the values of x.
+    _elementwise = False
+    _reads_x = True
 
     def __new__(cls, *args, **kwargs):
         self = object.__new__(cls)
@@ -275,6 +279,12 @@ def _filled(x, value):
     return np.full(x.shape, value, x.dtype)
 
 
+def _array(t):
+    """Temporary `t` as an array that can be written into: for a 0-d parameter, NumPy's
+    arithmetic gives scalars, which ``out=`` refuses."""
+    return t if type(t) is np.ndarray else np.array(t)
+
+
 class Descent(AbstractRule):
     """Plain gradient descent: ``step = η g``, so ``x -= η g``.
 
@@ -290,6 +300,8 @@ class Descent(AbstractRule):
     """
 
     _fields = ("eta",)
+    _elementwise = True
+    _reads_x = False
     _stateless = True
 
     def __init__(self, eta=0.1):
@@ -315,6 +327,8 @@ class Momentum(AbstractRule):
     """
 
     _fields = ("eta", "rho")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.01, rho=0.9):
         self.eta, self.rho = eta, rho
@@ -346,6 +360,8 @@ class Nesterov(AbstractRule):
     """
 
     _fields = ("eta", "rho")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, rho=0.9):
         self.eta, self.rho = eta, rho
@@ -382,6 +398,8 @@ class RMSProp(AbstractRule):
     """
 
     _fields = ("eta", "rho", "epsilon", "centred")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, rho=0.9, epsilon=1e-8, *, centred=False, centered=False):
         self.eta, self.rho, self.epsilon = eta, rho, epsilon
@@ -433,6 +451,8 @@ class Adam(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), epsilon=1e-8):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -450,7 +470,7 @@ class Adam(AbstractRule):
         # type resolution on every call, and float32 state stays float32.
         f = mt.dtype.type
         r = math.sqrt(1 - b2t)
-        tmp = np.multiply(dx, f(1 - b1))            # (1 − β₁) g
+        tmp = _array(np.multiply(dx, f(1 - b1)))    # (1 − β₁) g
         np.multiply(mt, f(b1), out=mt)
         np.add(mt, tmp, out=mt)                     # m ← β₁ m + (1 − β₁) g
         np.multiply(dx, dx, out=tmp)
@@ -483,6 +503,8 @@ class AdaMax(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), epsilon=1e-8):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -497,7 +519,7 @@ class AdaMax(AbstractRule):
         mt += (1 - b1) * dx
         np.multiply(ut, b2, out=ut)
         np.maximum(ut, np.abs(dx), out=ut)
-        step = ut + self.epsilon
+        step = _array(ut + self.epsilon)
         np.divide(mt, step, out=step)
         step *= self.eta / (1 - b1t)
         return (mt, ut, (b1t * b1, b2t * b2)), step
@@ -521,6 +543,8 @@ class OAdam(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.5, 0.9), epsilon=1e-8):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -562,6 +586,8 @@ class AdaGrad(AbstractRule):
     """
 
     _fields = ("eta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.1, epsilon=1e-8):
         self.eta, self.epsilon = eta, epsilon
@@ -597,6 +623,8 @@ class AdaDelta(AbstractRule):
     """
 
     _fields = ("rho", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, rho=0.9, epsilon=1e-8):
         self.rho, self.epsilon = rho, epsilon
@@ -609,7 +637,7 @@ class AdaDelta(AbstractRule):
         acc, dacc = state
         np.multiply(acc, rho, out=acc)
         acc += (1 - rho) * (dx * dx)
-        step = dacc + eps
+        step = _array(dacc + eps)
         np.sqrt(step, out=step)
         step *= dx
         step /= np.sqrt(acc + eps)
@@ -634,6 +662,8 @@ class AMSGrad(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), epsilon=1e-8):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -674,6 +704,8 @@ class NAdam(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), epsilon=1e-8):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -688,7 +720,7 @@ class NAdam(AbstractRule):
         mt += (1 - b1) * dx
         np.multiply(vt, b2, out=vt)
         vt += (1 - b2) * (dx * dx)
-        den = vt * (b2 / (1 - b2t))
+        den = _array(vt * (b2 / (1 - b2t)))
         np.sqrt(den, out=den)
         den += self.epsilon
         step = mt * (b1 / (1 - b1 * b1t))
@@ -718,6 +750,7 @@ class AdamW(AbstractRule):
     """
 
     _fields = ("eta", "beta", "lambda_", "epsilon", "couple")
+    _elementwise = True
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), lambda_=0.0, epsilon=1e-8, *, couple=True):
         self.eta, self.beta, self.lambda_, self.epsilon, self.couple = \
@@ -734,7 +767,7 @@ class AdamW(AbstractRule):
         mt += (1 - b1) * dx
         np.multiply(vt, b2, out=vt)
         vt += (1 - b2) * (dx * dx)
-        den = vt / (1 - b2t)
+        den = _array(vt / (1 - b2t))
         np.sqrt(den, out=den)
         den += self.epsilon
         step = mt / (1 - b1t)
@@ -766,6 +799,8 @@ class AdaBelief(AbstractRule):
     """
 
     _fields = ("eta", "beta", "epsilon")
+    _elementwise = True
+    _reads_x = False
 
     def __init__(self, eta=0.001, beta=(0.9, 0.999), epsilon=1e-16):
         self.eta, self.beta, self.epsilon = eta, beta, epsilon
@@ -784,7 +819,7 @@ class AdaBelief(AbstractRule):
         np.multiply(st, b2, out=st)
         st += (1 - b2) * dev
         st += eps
-        den = st / (1 - b2t)
+        den = _array(st / (1 - b2t))
         np.sqrt(den, out=den)
         den += eps
         step = mt * (self.eta / (1 - b1t))
@@ -807,6 +842,7 @@ class WeightDecay(AbstractRule):
     """
 
     _fields = ("lambda_",)
+    _elementwise = True
     _stateless = True
 
     def __init__(self, lambda_=5e-4):
@@ -831,6 +867,8 @@ class ClipValue(AbstractRule):
     """
 
     _fields = ("delta",)
+    _elementwise = True
+    _reads_x = False
     _stateless = True
 
     def __init__(self, delta=10.0):
@@ -911,6 +949,14 @@ class OptimiserChain(AbstractRule):
         if len(opts) == 1 and isinstance(opts[0], (list, tuple)):
             opts = tuple(opts[0])
         self.opts = opts
+
+    @property
+    def _elementwise(self):
+        return all(o._elementwise for o in self.opts)
+
+    @property
+    def _reads_x(self):
+        return any(o._reads_x for o in self.opts)
 
     def _show(self, compact=False):
         return f"OptimiserChain({', '.join(o._show(compact) for o in self.opts)})"

@@ -39,10 +39,11 @@ class Leaf:
     {'W': Leaf(Momentum(0.01, 0.9), [0.0, 0.0, 0.0]), 'act': None}
     """
 
-    __slots__ = ("rule", "state", "frozen")
+    __slots__ = ("rule", "state", "frozen", "group")
 
     def __init__(self, rule, state, frozen=False):
         self.rule, self.state, self.frozen = rule, state, frozen
+        self.group = None  # the `_Group` whose flat state holds this Leaf's state, if any
 
     def __repr__(self):
         frozen = ", frozen = true" if self.frozen else ""
@@ -131,6 +132,9 @@ def setup(rule, model):
     and ``rule.init(array)``, and anything else (functions, numbers, integer arrays) becomes
     None. An array that appears twice in the model gets one `Leaf`, used once per update.
     Every `Leaf` shares the same ``rule`` object, so ``rule.eta = 0.01`` changes them all.
+    For rules such as Adam that treat every entry on its own, the Leaves of one dtype keep
+    their states as views of one flat state, so `update_` can apply the rule to all the
+    arrays at once (see `_Group`); each Leaf still reads and prints as its own.
 
     >>> import numpy as np
     >>> from fluxlite.optimise import setup, Adam
@@ -147,17 +151,17 @@ def setup(rule, model):
                             "state = fl.setup(rule, model).")
         raise TypeError(f"setup needs an optimisation rule such as fl.Adam(0.01) first, but got "
                         f"{_kind(rule)}. Write state = fl.setup(fl.Adam(0.01), model).")
-    leaves = {}   # id(array) -> its Leaf, so a shared array gets one Leaf
+    leaves = {}   # id(array) -> (its Leaf, the array), so a shared array gets one Leaf
     active = set()  # ids of the containers being built (guards against cycles)
 
     def build(x):
         if isinstance(x, np.ndarray):
             if x.dtype.kind != "f":
                 return None
-            leaf = leaves.get(id(x))
-            if leaf is None:
-                leaf = leaves[id(x)] = Leaf(rule, rule.init(x))
-            return leaf
+            found = leaves.get(id(x))
+            if found is None:
+                found = leaves[id(x)] = (Leaf(rule, None), x)
+            return found[0]
         kids = functors.trainable_children(x)
         if kids is None or id(x) in active:
             return None
@@ -172,7 +176,28 @@ def setup(rule, model):
             return tuple(v for _, v in built)
         return dict(built)
 
-    return build(model)
+    tree = build(model)
+    _init_states(rule, list(leaves.values()))
+    return tree
+
+
+def _init_states(rule, pairs):
+    """Give each ``(Leaf, array)`` its starting state, ``rule.init(array)``.
+
+    For a rule that treats every entry on its own (``rule._elementwise``), the arrays of one
+    dtype share a `_Group`: the state is made once for all of them joined end to end, and each
+    Leaf's state holds views of its own stretch of it.
+    """
+    by_dtype = {}
+    if rule._elementwise:
+        for leaf, x in pairs:
+            by_dtype.setdefault(x.dtype, []).append((leaf, x))
+    for leaf, x in pairs:
+        if len(by_dtype.get(x.dtype, ())) < 2:
+            leaf.state = rule.init(x)
+    for items in by_dtype.values():
+        if len(items) > 1:
+            _Group(rule, items)
 
 
 def update_(opt, model, grads):
@@ -253,6 +278,8 @@ def update_(opt, model, grads):
         _collect(opt, model, grads, None, todo)
     if len({id(x) for _, x, _ in todo}) != len(todo):
         todo = _merge_shared(todo)
+    if todo and todo[0][0].group is not None:
+        todo = _update_groups(todo)
     for leaf, x, g in todo:
         if leaf.frozen:
             continue
@@ -263,6 +290,118 @@ def update_(opt, model, grads):
         except TypeError:
             _subtract(x, step)  # says what is wrong
     return opt, model
+
+
+class _Group:
+    """Leaves of one state tree with the same rule and dtype, whose states live in one flat state.
+
+    `setup` makes the group's state once, ``rule.init`` of all its arrays joined end to end,
+    and gives each Leaf views of its own stretch of it, shaped like its array. `update_` can
+    then apply the rule once, to the joined gradients, instead of once per array: for Adam on
+    a two-layer model that is 11 NumPy calls a step instead of 44 (PyTorch's "foreach"
+    optimisers do the same). Only rules that treat every entry on its own
+    (``rule._elementwise``) are grouped, so the numbers are the same either way.
+
+    The group is used when all its Leaves are being updated, none frozen, with the same rule
+    and gradients of their arrays' dtype, and every Leaf still holds the state the group gave
+    it. Otherwise the Leaves are updated one by one, as without a group. A copy of a state
+    tree (``copy.deepcopy``, pickle) leaves its groups behind.
+    """
+
+    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "states", "views")
+
+    def __init__(self, rule, items):
+        self.leaves = [leaf for leaf, _ in items]
+        self.dtype = items[0][1].dtype
+        self.shapes = [x.shape for _, x in items]
+        self.bounds, end = [], 0
+        for _, x in items:
+            self.bounds.append((end, end + x.size))
+            end += x.size
+        self.size = end
+        self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
+        self.views = {}
+        self._share(self.flat, {})
+        for leaf in self.leaves:
+            leaf.group = self
+
+    def __deepcopy__(self, memo):
+        return None
+
+    def __reduce__(self):
+        return type(None), ()
+
+    def update(self, todo):
+        """Update the arrays of `todo`, a list of ``(leaf, array, gradient)``, in one go if it
+        holds exactly this group's Leaves, in order, and the group applies. Say whether it did."""
+        leaves = self.leaves
+        if len(todo) != len(leaves):
+            return False
+        rule = leaves[0].rule
+        if not rule._elementwise:
+            return False
+        dtype = self.dtype
+        for (leaf, x, g), mine, state, shape in zip(todo, leaves, self.states, self.shapes):
+            if leaf is not mine or leaf.state is not state or leaf.rule is not rule \
+                    or leaf.frozen or x.dtype is not dtype or g.dtype is not dtype \
+                    or x.shape != shape:
+                return False
+        dx = np.concatenate([np.ravel(g) for _, _, g in todo])
+        x = np.concatenate([np.ravel(x) for _, x, _ in todo]) if rule._reads_x else None
+        self.flat, step = rule.apply(self.flat, x, dx)
+        old, self.views = self.views, {}
+        self._share(self.flat, old)
+        for (_, x, _), s in zip(todo, self._split(step, old)):
+            out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)
+            np.subtract(out, s, out=out)
+        return True
+
+    def _share(self, flat, old):
+        """Give every Leaf its part of flat state `flat`."""
+        self.states = self._split(flat, old)
+        for leaf, state in zip(self.leaves, self.states):
+            leaf.state = state
+
+    def _split(self, s, old):
+        """`s` (a flat state or step) cut into a list of one part per Leaf."""
+        parts = self._parts(s, old)
+        return [s] * len(self.leaves) if parts is None else parts
+
+    def _parts(self, s, old):
+        """The per-Leaf parts of `s`, or None when nothing in it is flat (then all share it).
+
+        A flat array becomes views of each Leaf's stretch, shaped like its array, and the views
+        are reused while the rule keeps updating the same array in place (`old` holds those
+        made last time). A tuple is cut element by element; anything else is shared."""
+        if type(s) is tuple:
+            cut = [self._parts(v, old) for v in s]
+            if all(c is None for c in cut):
+                return None
+            n = len(self.leaves)
+            return list(zip(*[[v] * n if c is None else c for v, c in zip(s, cut)]))
+        if type(s) is np.ndarray and s.shape == (self.size,):
+            known = old.get(id(s))
+            if known is not None and known[0] is s:
+                parts = known[1]
+            else:
+                parts = [s[a:b].reshape(shape) for (a, b), shape in zip(self.bounds, self.shapes)]
+            self.views[id(s)] = (s, parts)
+            return parts
+        return None
+
+
+def _update_groups(todo):
+    """Update what `_Group`s can do in one go; give back the rest of `todo`, for one by one."""
+    if todo[0][0].group.update(todo):
+        return []
+    groups = {}
+    for item in todo:
+        groups.setdefault(item[0].group, []).append(item)
+    rest = groups.pop(None, [])
+    for group, items in groups.items():
+        if not group.update(items):
+            rest.extend(items)
+    return rest
 
 
 def _is_state_tree(t):
