@@ -310,9 +310,12 @@ def untraced_mlp(W1, b1, W2, b2):
     from fluxlite import losses as L
     from fluxlite.layers import basic as B
 
-    W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
+    ps = W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
     rule = fl.Adam(LR, BETA, EPS)
-    states = [rule.init(p) for p in (W1, b1, W2, b2)]
+    # One flat Adam state for all four arrays, as fl.setup makes it (update.py's _Group).
+    ends = np.cumsum([p.size for p in ps]).tolist()
+    cuts = list(zip([0] + ends[:-1], ends))
+    state = [rule.init(np.concatenate([p.ravel() for p in ps]))]
     one = np.array(1.0, np.float32)
 
     def step(x, y):
@@ -320,13 +323,11 @@ def untraced_mlp(W1, b1, W2, b2):
         s = B._dense_fwd(W2, b2, h)
         loss = L._lce_fwd(s, y, 0, True)
         ds = L._lce_dŷ(one, loss, s, y, 0, True)
-        grads = [None, None, B._dense_vjp_W(ds, s, W2, b2, h), B._dense_vjp_b(ds, s, W2, b2, h)]
-        dh = B._dense_vjp_x(ds, s, W2, b2, h)
-        grads[:2] = (B._dense_vjp_W(dh, h, W1, b1, x, "relu"),
-                     B._dense_vjp_b(dh, h, W1, b1, x, "relu"))
-        for i, (p, g) in enumerate(zip((W1, b1, W2, b2), grads)):
-            states[i], step_ = rule.apply(states[i], p, g)
-            np.subtract(p, step_, out=p)
+        dW2, db2, dh = B._dense_pullback(ds, s, (0, 1, 2), W2, b2, h)
+        grads = B._dense_pullback(dh, h, (0, 1), W1, b1, x, "relu") + [dW2, db2]
+        state[0], step_ = rule.apply(state[0], None, np.concatenate([g.ravel() for g in grads]))
+        for p, (a, b) in zip(ps, cuts):
+            np.subtract(p, step_[a:b].reshape(p.shape), out=p)
 
     return step
 

@@ -402,46 +402,24 @@ def _filter_grad(cols, dy, ksize, flipped, groups):
     return _unwmat(gm, ksize, flipped)
 
 
-# The gradient reaching z = conv(x, w) + b from that of y = σ(z): every pullback of GEMM
-# needs it, so the first computes it and the others reuse it (one tuple, replaced whole).
-_LAST_DZ = [(None, None, None)]
+def _gemm_pullback(g, ans, wanted, cols, w, b, grid, flipped, groups, act=None):
+    """The gradients of GEMM's columns, filter and bias (those in `wanted`) from the gradient
+    g of y = act(z): all need dz = g · act'(z), the gradient reaching z, computed once."""
+    dz = g * _ACTS[act][1](ans) if act else g
+    out = []
+    for k in wanted:
+        if k == 0:
+            out.append(GEMM_T(dz, w, flipped=flipped, groups=groups))
+        elif k == 1:
+            out.append(FILTER_GRAD(cols, dz, ksize=np.shape(w)[:-2], flipped=flipped,
+                                   groups=groups))
+        else:
+            out.append(_channel_sum(dz))
+    return out
 
 
-def slope_product(cache, g, ans, slope):
-    """``g * slope(ans)``, computed once for the several pullbacks of one fused layer.
-
-    `cache` is a one-element list holding ``(g, ans, product)`` of the latest call; the first
-    pullback computes the product and the others find it there. The tuple is replaced whole,
-    so concurrent threads never see a mixed entry.
-
-    >>> import numpy as np
-    >>> cache, g, y = [(None, None, None)], np.ones(2), np.array([0.5, 2.0])
-    >>> slope_product(cache, g, y, lambda y: 2 * y) is slope_product(cache, g, y, None)
-    True
-    """
-    last = cache[0]
-    if last[0] is g and last[1] is ans:
-        return last[2]
-    dz = g * slope(ans)
-    cache[0] = (g, ans, dz)
-    return dz
-
-
-def _dz(g, ans, act):
-    return slope_product(_LAST_DZ, g, ans, _ACTS[act][1]) if act else g
-
-
-def _gemm_vjp_cols(g, ans, cols, w, b, grid, flipped, groups, act=None):
-    return GEMM_T(_dz(g, ans, act), w, flipped=flipped, groups=groups)
-
-
-def _gemm_vjp_w(g, ans, cols, w, b, grid, flipped, groups, act=None):
-    return FILTER_GRAD(cols, _dz(g, ans, act), ksize=np.shape(w)[:-2], flipped=flipped,
-                       groups=groups)
-
-
-def _gemm_vjp_b(g, ans, cols, w, b, grid, flipped, groups, act=None):
-    dz = _dz(g, ans, act)
+def _channel_sum(dz):
+    """Σ of dz over everything but its channel axis (the bias gradient)."""
     n = np.ndim(dz) - 2
     if type(dz) is np.ndarray:  # plain arrays: methods and the ufunc, without NumPy's wrappers
         return np.add.reduce(dz.transpose(_move_to_front(n, n + 2)).reshape(dz.shape[n], -1),
@@ -458,7 +436,7 @@ def _grid(dy):
 GEMM = _kernel_primitive(_gemm, "conv_gemm")
 GEMM_T = _kernel_primitive(_gemm_t, "conv_gemm_t")
 FILTER_GRAD = _kernel_primitive(_filter_grad, "conv_filter_grad")
-GEMM.defvjp(_gemm_vjp_cols, _gemm_vjp_w, _gemm_vjp_b)
+GEMM.defpullback(_gemm_pullback)
 GEMM_T.defvjp(
     lambda g, ans, dy, w, flipped, groups: GEMM(g, w, None, grid=_grid(dy), flipped=flipped,
                                                 groups=groups),

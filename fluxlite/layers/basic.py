@@ -20,7 +20,6 @@ import numpy as np
 from .. import functors
 from ..autodiff.arrays import Param
 from ..autodiff.tracer import apply, primitive
-from ..nnlib import slope_product
 from .checks import check_ndim, check_size, match_dtype, shape_error
 from .init import as_weight, create_bias, glorot_uniform, ones32, randn32
 from .show import Layer, act_suffix, fname, layer_string
@@ -86,32 +85,28 @@ def _dense_fwd(W, b, x, act=None):
     return _FUSED_BY_NAME[act][1 if fresh else 0](y)
 
 
-_LAST_DZ = [(None, None, None)]  # (g, ans, dz) of the latest call, read and written whole
-
-
-def _dense_dz(g, ans, act):
-    """The gradient reaching z = W x + b, from the gradient g of y = act(z).
-
-    The pullbacks for W, b and x all need it; the one computed for the first is
-    kept (as one tuple, so concurrent threads never see a mixed entry) for the others.
-    """
-    if act is None:
-        return g
-    return slope_product(_LAST_DZ, g, ans, _FUSED_BY_NAME[act][2])
-
-
-def _dense_vjp_W(g, ans, W, b, x, act=None):
-    dz = _dense_dz(g, ans, act)
-    if x.ndim == 1:
-        return np.reshape(dz, (-1, 1)) * np.reshape(x, (1, -1))
-    return dz @ x.T
-
-
 _ONES = {}  # (n, dtype) -> a read-only vector of n ones
 
 
-def _dense_vjp_b(g, ans, W, b, x, act=None):
-    dz = _dense_dz(g, ans, act)
+def _dense_pullback(g, ans, wanted, W, b, x, act=None):
+    """The gradients of W, b and x (those in `wanted`) from the gradient g of y = act(z).
+
+    All three need dz = g · act'(z), the gradient reaching z = W x + b, so it is computed
+    once; act' is written in terms of the output y (see `_fusable`)."""
+    dz = g if act is None else g * _FUSED_BY_NAME[act][2](ans)
+    out = []
+    for k in wanted:
+        if k == 0:  # dW = dz xᵀ
+            out.append(np.reshape(dz, (-1, 1)) * np.reshape(x, (1, -1)) if x.ndim == 1
+                       else dz @ x.T)
+        elif k == 1:  # db = dz summed over the batch
+            out.append(_batch_sum(dz))
+        else:  # dx = Wᵀ dz
+            out.append(W.T @ dz)
+    return out
+
+
+def _batch_sum(dz):
     if dz.ndim == 1:
         return dz
     if type(dz) is np.ndarray:
@@ -126,13 +121,7 @@ def _dense_vjp_b(g, ans, W, b, x, act=None):
     return np.sum(dz, axis=1)
 
 
-def _dense_vjp_x(g, ans, W, b, x, act=None):
-    dz = _dense_dz(g, ans, act)
-    _LAST_DZ[0] = (None, None, None)  # x is the last input: let the arrays go
-    return W.T @ dz
-
-
-_DENSE = primitive(_dense_fwd, "dense").defvjp(_dense_vjp_W, _dense_vjp_b, _dense_vjp_x)
+_DENSE = primitive(_dense_fwd, "dense").defpullback(_dense_pullback)
 
 
 def _fusable():
