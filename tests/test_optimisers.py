@@ -688,7 +688,9 @@ MIXED = {"W": ((3, 4), np.float64), "b": ((4,), np.float64), "s": ((), np.float6
 
 def mixed_model(seed=0):
     rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(shape).astype(dtype) for k, (shape, dtype) in MIXED.items()}
+    model = {k: rng.standard_normal(shape).astype(dtype) for k, (shape, dtype) in MIXED.items()}
+    model["V"] = np.ascontiguousarray(model["V"].T).T  # a parameter that is not contiguous
+    return model
 
 
 def mixed_grads(seed):

@@ -308,7 +308,8 @@ class _Group:
     tree (``copy.deepcopy``, pickle) leaves its groups behind.
     """
 
-    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "states", "views")
+    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "states", "views",
+                 "targets")
 
     def __init__(self, rule, items):
         self.leaves = [leaf for leaf, _ in items]
@@ -321,6 +322,7 @@ class _Group:
         self.size = end
         self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
         self.views = {}
+        self.targets = [(None, None)] * len(self.leaves)  # (array, its flat plain view)
         self._share(self.flat, {})
         for leaf in self.leaves:
             leaf.group = self
@@ -346,14 +348,25 @@ class _Group:
                     or leaf.frozen or x.dtype is not dtype or g.dtype is not dtype \
                     or x.shape != shape:
                 return False
-        dx = np.concatenate([np.ravel(g) for _, _, g in todo])
-        x = np.concatenate([np.ravel(x) for _, x, _ in todo]) if rule._reads_x else None
+        dx = np.concatenate([g.ravel() for _, _, g in todo])
+        x = np.concatenate([x.ravel() for _, x, _ in todo]) if rule._reads_x else None
         self.flat, step = rule.apply(self.flat, x, dx)
         old, self.views = self.views, {}
         self._share(self.flat, old)
-        for (_, x, _), s in zip(todo, self._split(step, old)):
-            out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)
-            np.subtract(out, s, out=out)
+        if type(step) is not np.ndarray or step.shape != (self.size,):
+            for (_, x, _), part in zip(todo, self._split(step, old)):
+                _subtract(x, part)
+            return True
+        targets = self.targets
+        for i, ((_, x, _), (a, b)) in enumerate(zip(todo, self.bounds)):
+            known, flat = targets[i]
+            if known is not x:  # first use, or the model holds a new array here
+                if not x.flags.c_contiguous:
+                    _subtract(x, step[a:b].reshape(x.shape))
+                    continue
+                flat = np.ndarray.view(x, np.ndarray).reshape(-1)  # a view, x being contiguous
+                targets[i] = x, flat
+            np.subtract(flat, step[a:b], out=flat)
         return True
 
     def _share(self, flat, old):
@@ -466,7 +479,12 @@ def _collect(st, x, g, path, out):
             if k not in fields:
                 raise ValueError(f"update_: the state tree has an entry {k!r} {_where(path)}, but "
                                  f"the model ({_describe(x)}) has none. {_CHANGED}")
-            _collect(s, fields[k], gk, (path, k, x), out)
+            xk = fields[k]
+            if type(s) is Leaf and type(gk) is np.ndarray and isinstance(xk, np.ndarray) \
+                    and gk.shape == xk.shape:
+                out.append((s, xk, gk))  # the usual Leaf, checked here without a call
+            else:
+                _collect(s, xk, gk, (path, k, x), out)
         return
     # a list or tuple of states
     if not isinstance(x, (list, tuple)) or len(x) != len(st):
