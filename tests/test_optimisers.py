@@ -767,19 +767,30 @@ def test_grouped_update_falls_back_one_by_one_and_stays_right():
     for k in MIXED:
         np.testing.assert_array_equal(model[k], want[k], err_msg=f"array {k}")
 
-    model, other = mixed_model(2), mixed_model(2)
-    state, ref = setup(Momentum(0.1, 0.5), model), setup(Momentum(0.1, 0.5), other)
+    model, ref_model = mixed_model(2), mixed_model(2)
+    state = setup(Momentum(0.1, 0.5), model)
+    update_(state, model, mixed_grads(0))
     adjust_(state["W"], 0.3)  # W alone gets a new rule: the group cannot apply one rule
-    state["b"].state = np.zeros(4)  # a fresh state for b, put there by hand
-    adjust_(ref["W"], 0.3)
-    ref["b"].state = np.zeros(4)
-    ref_model = {k: v for k, v in other.items()}
-    for step in range(3):
-        update_(state, model, mixed_grads(step))
+    # The reference: one Leaf per array, made by hand, so no group.
+    ref = {k: Leaf(Momentum(0.1, 0.5), Momentum().init(v)) for k, v in ref_model.items()}
+
+    def ref_update(step):
         for k, g in mixed_grads(step).items():
-            ref[k].group = None  # `ref` is updated array by array
             ref[k].state, s = ref[k].rule.apply(ref[k].state, ref_model[k], g)
             ref_model[k] -= s
+
+    ref_update(0)
+    ref["W"].rule = Momentum(0.3, 0.5)
+    for step in range(1, 4):
+        if step == 2:  # a fresh state for b, put there by hand, disbands the group
+            state["b"].state = np.zeros(4)
+            ref["b"].state = np.zeros(4)
+            assert not grouped(state, "W")
+            adjust_(state, 0.3)
+            for leaf in ref.values():
+                leaf.rule = Momentum(0.3, 0.5)
+        update_(state, model, mixed_grads(step))
+        ref_update(step)
     for k in MIXED:
         np.testing.assert_array_equal(model[k], ref_model[k], err_msg=f"array {k}")
 
@@ -790,7 +801,8 @@ def test_a_copied_state_tree_trains_like_the_original():
     state = setup(AdaBelief(0.02), model)
     update_(state, model, mixed_grads(0))
     twin_model, twin_state = copy.deepcopy(model), copy.deepcopy(state)
-    assert twin_state["W"].group is None  # a copy leaves the group behind
+    assert twin_state["W"].group is None  # a copy keeps its own state, without a group
+    np.testing.assert_array_equal(twin_state["W"].state[1], state["W"].state[1])
     for step in range(1, 4):
         update_(state, model, mixed_grads(step))
         update_(twin_state, twin_model, mixed_grads(step))

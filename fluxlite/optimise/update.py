@@ -39,11 +39,25 @@ class Leaf:
     {'W': Leaf(Momentum(0.01, 0.9), [0.0, 0.0, 0.0]), 'act': None}
     """
 
-    __slots__ = ("rule", "state", "frozen", "group")
+    __slots__ = ("rule", "_state", "frozen", "group")
 
     def __init__(self, rule, state, frozen=False):
-        self.rule, self.state, self.frozen = rule, state, frozen
+        self.rule, self._state, self.frozen = rule, state, frozen
         self.group = None  # the `_Group` whose flat state holds this Leaf's state, if any
+
+    @property
+    def state(self):
+        """The rule's state for this array (momentum, running averages, step counts)."""
+        return self._state if self.group is None else self.group.state_of(self)
+
+    @state.setter
+    def state(self, value):
+        if self.group is not None:
+            self.group.disband()  # a state set from outside: each Leaf goes its own way
+        self._state = value
+
+    def __reduce__(self):  # copies (copy.deepcopy, pickle) hold their own state, not a group
+        return Leaf, (self.rule, self.state, self.frozen)
 
     def __repr__(self):
         frozen = ", frozen = true" if self.frozen else ""
@@ -295,20 +309,21 @@ def update_(opt, model, grads):
 class _Group:
     """Leaves of one state tree with the same rule and dtype, whose states live in one flat state.
 
-    `setup` makes the group's state once, ``rule.init`` of all its arrays joined end to end,
-    and gives each Leaf views of its own stretch of it, shaped like its array. `update_` can
-    then apply the rule once, to the joined gradients, instead of once per array: for Adam on
-    a two-layer model that is 11 NumPy calls a step instead of 44 (PyTorch's "foreach"
-    optimisers do the same). Only rules that treat every entry on its own
-    (``rule._elementwise``) are grouped, so the numbers are the same either way.
+    `setup` makes the group's state once, ``rule.init`` of all its arrays joined end to end.
+    `update_` can then apply the rule once, to the joined gradients, instead of once per
+    array: for Adam on a two-layer model that is 11 NumPy calls a step instead of 44
+    (PyTorch's "foreach" optimisers do the same). Only rules that treat every entry on its
+    own (``rule._elementwise``) are grouped, so the numbers are the same either way. Reading
+    ``leaf.state`` gives views of the Leaf's own stretch of the flat state, shaped like its
+    array.
 
     The group is used when all its Leaves are being updated, none frozen, with the same rule
-    and gradients of their arrays' dtype, and every Leaf still holds the state the group gave
-    it. Otherwise the Leaves are updated one by one, as without a group. A copy of a state
-    tree (``copy.deepcopy``, pickle) leaves its groups behind.
+    and gradients of their arrays' dtype; otherwise they are updated one by one, as without a
+    group. Setting a Leaf's state from outside disbands the group: each Leaf keeps (views of)
+    its state and is updated one by one from then on.
     """
 
-    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "states", "views",
+    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "parts", "views",
                  "targets")
 
     def __init__(self, rule, items):
@@ -321,17 +336,23 @@ class _Group:
             end += x.size
         self.size = end
         self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
+        self.parts = None  # the per-Leaf states of `flat`, made when first read
         self.views = {}
         self.targets = [(None, None)] * len(self.leaves)  # (array, its flat plain view)
-        self._share(self.flat, {})
         for leaf in self.leaves:
-            leaf.group = self
+            leaf.group, leaf._state = self, None
 
-    def __deepcopy__(self, memo):
-        return None
+    def state_of(self, leaf):
+        if self.parts is None:
+            old, self.views = self.views, {}
+            self.parts = self._split(self.flat, old)
+        return self.parts[self.leaves.index(leaf)]
 
-    def __reduce__(self):
-        return type(None), ()
+    def disband(self):
+        """Give every Leaf its part of the flat state to keep, and leave them."""
+        for leaf in self.leaves:
+            state = leaf.state
+            leaf.group, leaf._state = None, state
 
     def update(self, todo):
         """Update the arrays of `todo`, a list of ``(leaf, array, gradient)``, in one go if it
@@ -343,18 +364,16 @@ class _Group:
         if not rule._elementwise:
             return False
         dtype = self.dtype
-        for (leaf, x, g), mine, state, shape in zip(todo, leaves, self.states, self.shapes):
-            if leaf is not mine or leaf.state is not state or leaf.rule is not rule \
-                    or leaf.frozen or x.dtype is not dtype or g.dtype is not dtype \
-                    or x.shape != shape:
+        for (leaf, x, g), mine, shape in zip(todo, leaves, self.shapes):
+            if leaf is not mine or leaf.rule is not rule or leaf.frozen \
+                    or x.dtype is not dtype or g.dtype is not dtype or x.shape != shape:
                 return False
         dx = np.concatenate([g.ravel() for _, _, g in todo])
         x = np.concatenate([x.ravel() for _, x, _ in todo]) if rule._reads_x else None
         self.flat, step = rule.apply(self.flat, x, dx)
-        old, self.views = self.views, {}
-        self._share(self.flat, old)
+        self.parts = None
         if type(step) is not np.ndarray or step.shape != (self.size,):
-            for (_, x, _), part in zip(todo, self._split(step, old)):
+            for (_, x, _), part in zip(todo, self._split(step, {})):
                 _subtract(x, part)
             return True
         targets = self.targets
@@ -368,12 +387,6 @@ class _Group:
                 targets[i] = x, flat
             np.subtract(flat, step[a:b], out=flat)
         return True
-
-    def _share(self, flat, old):
-        """Give every Leaf its part of flat state `flat`."""
-        self.states = self._split(flat, old)
-        for leaf, state in zip(self.leaves, self.states):
-            leaf.state = state
 
     def _split(self, s, old):
         """`s` (a flat state or step) cut into a list of one part per Leaf."""
