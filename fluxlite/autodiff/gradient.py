@@ -242,8 +242,14 @@ def _differentiate(f, args, with_value):
     if not callable(f):
         raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
-    if len(args) == 1 and type(args[0]) is Params:
-        return _implicit(f, args[0], with_value)
+    if len(args) == 1:
+        if type(args[0]) is Params:  # gradient(f, params(...)): the tutorial's style
+            ps = args[0]
+            return _in_place(f, (), ps._list, with_value, lambda gs: Grads(ps, gs))
+        plan = _plan_for(args[0])
+        if plan is not None:  # gradient(f, model), with the model's walk known: modern Flux
+            return _in_place(f, args, plan.params, with_value, lambda gs: (
+                None if plan.template is None else _fill(plan.template, gs),))
     tape = Tape()
     entries = tape.entries
     swapped = []  # Params switched to the traced class, switched back at the end
@@ -285,11 +291,13 @@ def _differentiate(f, args, with_value):
         _close(tape, recording, swapped, lifted)
 
 
-def _implicit(f, ps, with_value):
-    """``gradient(f, params(...))``: the tutorial's style, which runs once per training step.
+def _in_place(f, args, params, with_value, build):
+    """``f(*args)`` and its gradient, for the training loop's usual calls: one `Params`, or one
+    model whose walk (`_Plan`) is known. Both trace a list of parameters in place.
 
-    The parameters are traced in place. A `Param` (the usual case) is switched to the traced
-    class and back; anything else goes through `_lift`. Parameter k is entry k of the tape.
+    A `Param` (the usual case) is switched to the traced class and back; anything else goes
+    through `_lift`. Parameter k is entry k of the tape. ``build`` turns the list of their
+    gradients into the result (a `Grads`, or a 1-tuple holding the model's gradient).
     """
     tape = Tape()
     entries = tape.entries
@@ -301,7 +309,7 @@ def _implicit(f, ps, with_value):
         recording = _recording()
     recording.append(tape)
     try:
-        for p in ps._list:
+        for p in params:
             if type(p) is Param:
                 v = p.view(np.ndarray)
                 p.__class__ = Tracked
@@ -310,17 +318,18 @@ def _implicit(f, ps, with_value):
                 swapped.append(p)
             else:
                 _lift(p, tape, lifted)
-        val = f()
-        grads = _backward_from(val, tape)
-        result = Grads(ps, _finish_all(grads, 0, ps._list, set(_SEED_IDS)))
+        val = f(*args)
+        grads = _backward_from(val, tape, len(params))
+        result = build(_finish_all(grads, 0, params, set(_SEED_IDS)))
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
         _close(tape, recording, swapped, lifted)
 
 
-def _backward_from(out, tape):
+def _backward_from(out, tape, inputs=0):
     """Stop recording on `tape` and run the backward pass from `out`, the function's result
-    (or its first element, for a tuple). Returns one gradient (or None) per tape entry."""
+    (or its first element, for a tuple). Returns one gradient (or None) per tape entry.
+    `inputs`: the number of entries at the start of the tape that are the function's inputs."""
     tape.active = False
     if type(out) is tuple:
         out = out[0]
@@ -328,7 +337,7 @@ def _backward_from(out, tape):
         seed = _SEEDS.get(out.dtype)
         if seed is None:
             seed = _new_seed(out.dtype)
-        return backward(tape, out._i, seed)
+        return backward(tape, out._i, seed, inputs)
     _check_scalar(out)
     return [None] * len(tape.entries)  # the result does not depend on anything traced
 

@@ -602,15 +602,16 @@ def wrap(ans, tape, i):
     return out
 
 
-def backward(tape, out_i, seed):
+def backward(tape, out_i, seed, inputs=0):
     """Propagate `seed`, the gradient of entry `out_i`, back through `tape`.
 
-    Returns the list of gradients, one per entry (None where no gradient arrived).
+    Returns the list of gradients, one per entry (None where no gradient arrived). The
+    first `inputs` entries are known to be inputs of the function, so the walk stops there.
     """
     entries = tape.entries
     grads = [None] * len(entries)
     grads[out_i] = seed
-    for i in range(out_i, -1, -1):
+    for i in range(out_i, inputs - 1, -1):
         e = entries[i]
         if e is None:  # an input of the function: its gradient stays in grads
             continue
