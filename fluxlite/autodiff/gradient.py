@@ -592,9 +592,7 @@ def _track(x, tape, lifted, top=True):
 def _finish_all(grads, first, params, seen):
     """`_finish` for the gradients of `params`, which are the tape entries from `first` on."""
     out = []
-    for p in params:
-        g = grads[first]
-        first += 1
+    for p, g in zip(params, grads[first:first + len(params)] if first else grads):
         if type(g) is np.ndarray and g.base is None and g.dtype is p.dtype \
                 and g.shape == p.shape and id(g) not in seen:
             seen.add(id(g))  # `_finish`'s common case, inlined: a fresh array of p's form
