@@ -16,6 +16,7 @@ Both call the rule's ``apply(state, x, dx) -> (state, step)`` and subtract the s
 produce the same numbers.
 """
 import functools
+import operator
 import weakref
 
 import numpy as np
@@ -290,7 +291,7 @@ def update_(opt, model, grads):
     todo = []
     if opt is not None and grads is not None:
         _collect(opt, model, grads, None, todo)
-    if len({id(x) for _, x, _ in todo}) != len(todo):
+    if len(set(map(id, map(_ARRAY, todo)))) != len(todo):  # an array met twice (tied weights)
         todo = _merge_shared(todo)
     if todo and todo[0][0].group is not None:
         todo = _update_groups(todo)
@@ -428,6 +429,9 @@ def _update_groups(todo):
         if not group.update(items):
             rest.extend(items)
     return rest
+
+
+_ARRAY = operator.itemgetter(1)  # the array of a ``(leaf, array, gradient)``
 
 
 def _is_state_tree(t):
