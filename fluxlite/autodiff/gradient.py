@@ -244,12 +244,10 @@ def _differentiate(f, args, with_value):
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
     if len(args) == 1:
         if type(args[0]) is Params:  # gradient(f, params(...)): the tutorial's style
-            ps = args[0]
-            return _in_place(f, (), ps._list, with_value, lambda gs: Grads(ps, gs))
+            return _in_place(f, (), args[0]._list, with_value, Grads, args[0])
         plan = _plan_for(args[0])
         if plan is not None:  # gradient(f, model), with the model's walk known: modern Flux
-            return _in_place(f, args, plan.params, with_value, lambda gs: (
-                None if plan.template is None else _fill(plan.template, gs),))
+            return _in_place(f, args, plan.params, with_value, _model_gradient, plan)
     tape = Tape()
     entries = tape.entries
     swapped = []  # Params switched to the traced class, switched back at the end
@@ -291,13 +289,13 @@ def _differentiate(f, args, with_value):
         _close(tape, recording, swapped, lifted)
 
 
-def _in_place(f, args, params, with_value, build):
+def _in_place(f, args, params, with_value, build, how):
     """``f(*args)`` and its gradient, for the training loop's usual calls: one `Params`, or one
     model whose walk (`_Plan`) is known. Both trace a list of parameters in place.
 
     A `Param` (the usual case) is switched to the traced class and back; anything else goes
-    through `_lift`. Parameter k is entry k of the tape. ``build`` turns the list of their
-    gradients into the result (a `Grads`, or a 1-tuple holding the model's gradient).
+    through `_lift`. Parameter k is entry k of the tape. ``build(how, gradients)`` turns the
+    list of their gradients into the result: ``Grads(params, ...)``, or `_model_gradient`.
     """
     tape = Tape()
     entries = tape.entries
@@ -320,10 +318,15 @@ def _in_place(f, args, params, with_value, build):
                 _lift(p, tape, lifted)
         val = f(*args)
         grads = _backward_from(val, tape, len(params))
-        result = build(_finish_all(grads, 0, params, set(_SEED_IDS)))
+        result = build(how, _finish_all(grads, 0, params, set(_SEED_IDS)))
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
         _close(tape, recording, swapped, lifted)
+
+
+def _model_gradient(plan, gs):
+    """``gradient(f, model)``'s result: a 1-tuple with the model's gradient."""
+    return (None if plan.template is None else _fill(plan.template, gs),)
 
 
 def _backward_from(out, tape, inputs=0):

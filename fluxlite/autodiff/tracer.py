@@ -536,12 +536,10 @@ def _binary_op(prim, swap=False):
         entries = t.entries
         i = len(entries)
         entries.append((prim, ans, (va, vb), _NO_KWARGS, parents))
-        if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined for float64 and float32
-            d = ans.dtype
-            if d is _F64 or d is _F32:
-                out = ans.view(Tracked)
-                out._tape, out._i, out._val = t, i, ans
-                return out
+        if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined: arithmetic on a traced
+            out = ans.view(Tracked)  # (floating) array gives floating arrays
+            out._tape, out._i, out._val = t, i, ans
+            return out
         return wrap(ans, t, i)
     return op
 
