@@ -165,7 +165,7 @@ def affine(W, b, x, σ=identity):
         name = None
     if name is None:
         return σ(_DENSE(W, b, x))
-    return _DENSE(W, b, x, act=name)
+    return _DENSE(W, b, x, name)
 
 
 def _pair(args, who, example):
@@ -239,7 +239,7 @@ class Dense(Layer):
                 return apply(_DENSE, W, b, x)
             name = _FUSED_BY_FN.get(σ) if type(σ).__hash__ is not None else None
             if name is not None:
-                return apply(_DENSE, W, b, x, act=name)
+                return apply(_DENSE, W, b, x, name)  # positional: no keyword dict to build
             return affine(W, b, x, σ)
         n_in = W.shape[1]
         check_size(self, x, n_in)

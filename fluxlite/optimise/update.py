@@ -324,7 +324,7 @@ class _Group:
     its state and is updated one by one from then on.
     """
 
-    __slots__ = ("leaves", "dtype", "shapes", "bounds", "size", "flat", "parts", "views",
+    __slots__ = ("leaves", "dtype", "shapes", "bounds", "cuts", "size", "flat", "parts", "views",
                  "targets")
 
     def __init__(self, rule, items):
@@ -339,7 +339,8 @@ class _Group:
         self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
         self.parts = None  # the per-Leaf states of `flat`, made when first read
         self.views = {}
-        self.targets = [(None, None)] * len(self.leaves)  # (array, its flat plain view)
+        self.cuts = [slice(a, b) for a, b in self.bounds]
+        self.targets = [[None, None] for _ in self.leaves]  # [array, its flat plain view]
         for leaf in self.leaves:
             leaf.group, leaf._state = self, None
 
@@ -377,16 +378,14 @@ class _Group:
             for (_, x, _), part in zip(todo, self._split(step, {})):
                 _subtract(x, part)
             return True
-        targets = self.targets
-        for i, ((_, x, _), (a, b)) in enumerate(zip(todo, self.bounds)):
-            known, flat = targets[i]
-            if known is not x:  # first use, or the model holds a new array here
+        for (_, x, _), cut, target in zip(todo, self.cuts, self.targets):
+            if target[0] is not x:  # first use, or the model holds a new array here
                 if not x.flags.c_contiguous:
-                    _subtract(x, step[a:b].reshape(x.shape))
+                    _subtract(x, step[cut].reshape(x.shape))
                     continue
-                flat = np.ndarray.view(x, np.ndarray).reshape(-1)  # a view, x being contiguous
-                targets[i] = x, flat
-            np.subtract(flat, step[a:b], out=flat)
+                target[:] = x, np.ndarray.view(x, np.ndarray).reshape(-1)  # a view of x
+            flat = target[1]
+            np.subtract(flat, step[cut], out=flat)
         return True
 
     def _split(self, s, old):
