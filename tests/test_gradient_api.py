@@ -534,3 +534,38 @@ def test_the_cached_walk_handles_namedtuples_and_list_subclasses_inside_a_model(
     m.extra.append(fl.randn(2))  # the list changed: walked again
     g = fl.gradient(loss, m)[0]
     assert len(g["extra"]) == 2 and g["extra"][1] is None
+
+
+# --------------------------------------------------------------------------- joint pullbacks
+
+def _scaled_pullback(seen):
+    def pullback(g, ans, wanted, a, x, shift):
+        seen.append(wanted)
+        grads = {0: np.sum(g * x), 1: g * a}
+        return [grads[k] for k in wanted]
+    return pullback
+
+
+def test_a_joint_pullback_gets_only_the_positions_that_need_a_gradient():
+    seen = []
+    scaled = fl.autodiff.primitive(lambda a, x, shift: a * x + shift, "scaled")
+    scaled.defpullback(_scaled_pullback(seen))
+    x = np.array([1.0, -2.0, 3.0])
+    ga, gx = fl.gradient(lambda a, x: np.sum(scaled(a, x, 1.0) ** 2), 0.5, x)
+    y = 0.5 * x + 1.0
+    assert ga == pytest.approx(float(np.sum(2 * y * x)))
+    np.testing.assert_allclose(gx, 2 * y * 0.5)
+    assert seen[-1] == (0, 1)
+    g, = fl.gradient(lambda x: np.sum(scaled(0.5, x, 1.0)), x)  # a plain number: no gradient
+    np.testing.assert_allclose(g, [0.5] * 3)
+    assert seen[-1] == (1,)
+    # second order through the joint pullback: d²/da² of sum((a x)²) = 2 Σ x²
+    dd, = fl.gradient(lambda a: fl.gradient(lambda a: np.sum(scaled(a, x, 0.0) ** 2), a)[0], 0.5)
+    assert dd == pytest.approx(2 * float(np.sum(x ** 2)))
+
+
+def test_a_joint_pullback_of_the_wrong_shape_is_refused():
+    bad = fl.autodiff.primitive(lambda x: 2 * x, "bad").defpullback(
+        lambda g, ans, wanted, x: [np.sum(g)])
+    with pytest.raises(ValueError, match="pullback of primitive 'bad' for argument 0"):
+        fl.gradient(lambda x: np.sum(bad(x)), np.ones(3))

@@ -737,6 +737,7 @@ def test_grouped_state_prints_and_reads_like_one_leaf_per_array():
     assert repr(state["c"]) == ("Leaf(Adam(0.001, (0.9, 0.999), 1.0e-8), "
                                 "(Float32[0.0, 0.0], Float32[0.0, 0.0], (0.9, 0.999)))")
     update_(state, model, mixed_grads(0))
+    assert grouped(state, "W") and grouped(state, "c")  # the group survives an update
     assert state["W"].state[2] == pytest.approx((0.81, 0.998001))
     assert state["W"].state[0].shape == (3, 4)
 
