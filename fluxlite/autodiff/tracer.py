@@ -21,6 +21,7 @@ traced array of the outer tape, so the inner backward pass (written in NumPy)
 is itself traced by the outer tape. That is all nested gradients need.
 """
 import itertools
+import operator
 import sys
 
 import numpy as np
@@ -607,6 +608,9 @@ def wrap(ans, tape, i):
     return out
 
 
+_POSITION = operator.itemgetter(0)  # the argument position of a ``(position, entry)`` parent
+
+
 def backward(tape, out_i, seed, inputs=0):
     """Propagate `seed`, the gradient of entry `out_i`, back through `tape`.
 
@@ -626,7 +630,7 @@ def backward(tape, out_i, seed, inputs=0):
         grads[i] = None  # not needed any more: let it go
         prim, ans, vals, kwargs, parents = e
         if prim.joint is not None:
-            gs = prim.joint(g, ans, tuple([k for k, _ in parents]), *vals, **kwargs)
+            gs = prim.joint(g, ans, tuple(map(_POSITION, parents)), *vals, **kwargs)
             for (k, j), gk in zip(parents, gs):
                 if gk is None:
                     continue

@@ -294,6 +294,8 @@ def update_(opt, model, grads):
     if len(set(map(id, map(_ARRAY, todo)))) != len(todo):  # an array met twice (tied weights)
         todo = _merge_shared(todo)
     if todo and todo[0][0].group is not None:
+        if todo[0][0].group.update(todo):  # the usual case: one group holds every Leaf
+            return opt, model
         todo = _update_groups(todo)
     for leaf, x, g in todo:
         if leaf.frozen:
@@ -418,8 +420,6 @@ class _Group:
 
 def _update_groups(todo):
     """Update what `_Group`s can do in one go; give back the rest of `todo`, for one by one."""
-    if todo[0][0].group.update(todo):
-        return []
     groups = {}
     for item in todo:
         groups.setdefault(item[0].group, []).append(item)
