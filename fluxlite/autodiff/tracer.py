@@ -465,15 +465,8 @@ def apply(prim, *args, **kwargs):
     if not prim.vjps:
         return ans
     entries = top.entries
-    i = len(entries)
     entries.append((prim, ans, vals, kwargs, parents))
-    if type(ans) is np.ndarray:  # wrap(ans, top, i), inlined for float64 and float32
-        d = ans.dtype
-        if d is _F64 or d is _F32:
-            out = ans.view(Tracked)
-            out._tape, out._i, out._val = top, i, ans
-            return out
-    return wrap(ans, top, i)
+    return wrap(ans, top, len(entries) - 1)
 
 
 _NO_KWARGS = {}
