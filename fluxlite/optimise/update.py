@@ -326,22 +326,20 @@ class _Group:
     its state and is updated one by one from then on.
     """
 
-    __slots__ = ("leaves", "dtype", "shapes", "bounds", "cuts", "size", "flat", "parts", "views",
-                 "targets")
+    __slots__ = ("leaves", "dtype", "shapes", "cuts", "size", "flat", "parts", "views", "targets")
 
     def __init__(self, rule, items):
         self.leaves = [leaf for leaf, _ in items]
         self.dtype = items[0][1].dtype
         self.shapes = [x.shape for _, x in items]
-        self.bounds, end = [], 0
+        self.cuts, end = [], 0  # each array's stretch of the flat state
         for _, x in items:
-            self.bounds.append((end, end + x.size))
+            self.cuts.append(slice(end, end + x.size))
             end += x.size
         self.size = end
         self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
         self.parts = None  # the per-Leaf states of `flat`, made when first read
         self.views = {}
-        self.cuts = [slice(a, b) for a, b in self.bounds]
         self.targets = [[None, None] for _ in self.leaves]  # [array, its flat plain view]
         for leaf in self.leaves:
             leaf.group, leaf._state = self, None
@@ -412,7 +410,7 @@ class _Group:
             if known is not None and known[0] is s:
                 parts = known[1]
             else:
-                parts = [s[a:b].reshape(shape) for (a, b), shape in zip(self.bounds, self.shapes)]
+                parts = [s[cut].reshape(shape) for cut, shape in zip(self.cuts, self.shapes)]
             self.views[id(s)] = (s, parts)
             return parts
         return None
