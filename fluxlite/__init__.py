@@ -5,7 +5,8 @@
 (14.0, 1.0)
 """
 from . import primitives  # noqa: F401  (fills the registry of traceable NumPy operations)
-from .autodiff import (Grads, InPlaceError, NoGradientRule, Param, Params, TracingError,
+from .autodiff import (Grads, InPlaceError, NoGradientRule, NoGradientWarning, Param, Params,
+                       TracingError,
                        WithGradient, gradient, ones, param, params, rand, randn, rng, seed,
                        withgradient, within_gradient, zeros)
 from .activations import (celu, elu, gelu, hardsigmoid, hardtanh, leakyrelu, logsigmoid,
@@ -61,7 +62,7 @@ __all__ = [
     # autodiff
     "gradient", "withgradient", "within_gradient", "params", "Params", "Grads", "WithGradient",
     "Param", "param", "rand", "randn", "zeros", "ones", "seed", "rng",
-    "TracingError", "NoGradientRule", "InPlaceError",
+    "TracingError", "NoGradientRule", "InPlaceError", "NoGradientWarning",
     # optimisers
     "Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "ADAM", "AdaMax", "AdaGrad", "AdaDelta",
     "AMSGrad", "NAdam", "AdamW", "OAdam", "AdaBelief", "WeightDecay", "ClipValue", "ClipGrad",

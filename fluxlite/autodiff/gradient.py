@@ -238,7 +238,7 @@ def withgradient(f, *args):
     return _differentiate(f, args, True)
 
 
-def _differentiate(f, args, with_value):
+def _differentiate(f, args, with_value, warn=True):
     if not callable(f):
         raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")

@@ -29,7 +29,7 @@ import numpy as np
 from .arrays import Param
 
 __all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "untrace", "TracingError",
-           "NoGradientRule", "InPlaceError"]
+           "NoGradientRule", "InPlaceError", "NoGradientWarning"]
 
 
 class TracingError(Exception):
@@ -49,6 +49,23 @@ class NoGradientRule(TracingError, TypeError):
     ... except fl.NoGradientRule as e:
     ...     print(str(e).splitlines()[0])
     fluxlite has no gradient rule for numpy.fft.fft.
+    """
+
+
+class NoGradientWarning(UserWarning):
+    """Warned when a gradient call or a training step silently had nothing to work with.
+
+    Examples: the function's result no longer depends on the arrays being differentiated
+    (``np.asarray(x)`` inside the loss drops the record of x), or `update_` / `train_` were
+    given gradients that are all None, so the step changes nothing.
+
+    >>> import warnings, numpy as np, fluxlite as fl
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fl.gradient(lambda x: np.sum(np.asarray(x)), np.ones(2))
+    (None,)
+    >>> caught[0].category.__name__
+    'NoGradientWarning'
     """
 
 
