@@ -36,6 +36,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before NumPy (and its BLAS) is loaded
 
 import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -48,13 +50,60 @@ import fluxlite as fl  # noqa: E402
 # (cnn.py imports these too)
 
 
-def bench_args(argv, doc, steps, repeats):
-    """The command line the MLP and CNN benchmarks take: --steps, --repeats and --no-torch."""
+def bench_args(argv, doc, steps, repeats, torch=True, options=None):
+    """The command line the benchmarks take: --steps, --repeats, --no-torch and --no-reference,
+    and any that `options(parser)` adds.
+
+    --reference-child is not for people: it marks the run that `reference_run` starts."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if options is not None:
+        options(parser)
     parser.add_argument("--steps", type=int, default=steps, help="steps per timed run")
     parser.add_argument("--repeats", type=int, default=repeats, help="timed runs per implementation")
-    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    if torch:
+        parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the second run in reference mode (FLUXLITE_REFERENCE=1)")
+    parser.add_argument("--reference-child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------ reference mode
+# Every benchmark is timed twice: here, with whatever fast paths fluxlite installs, and in a
+# fresh process started with FLUXLITE_REFERENCE=1, where fluxlite uses only its reference path.
+# That second process runs the same script (with --reference-child): it checks agreement and
+# times fluxlite *and its baselines* again, so each ratio compares times taken in one process.
+
+CHILD_MARK = "reference-child result: "
+
+
+def reference_run(script, argv):
+    """Run `script` with `argv` again in a fresh process with FLUXLITE_REFERENCE=1.
+
+    Returns what that process reported with `child_result`: ``{"reference": whether
+    fluxlite.autodiff.REFERENCE was on there, "best": {name: seconds per step}, ...}``."""
+    env = dict(os.environ, FLUXLITE_REFERENCE="1")
+    proc = subprocess.run([sys.executable, os.path.abspath(script), *argv, "--reference-child"], env=env,
+                          capture_output=True, text=True)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith(CHILD_MARK)]
+    if proc.returncode != 0 or not lines:
+        raise SystemExit(f"the reference-mode run of {os.path.basename(script)} failed "
+                         f"(exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return json.loads(lines[-1][len(CHILD_MARK):])
+
+
+def child_result(best, **extra):
+    """In the reference-mode process: print the best times (and `extra`) for the parent."""
+    print(CHILD_MARK + json.dumps({"reference": getattr(fl.autodiff, "REFERENCE", None),
+                                   "best": best, **extra}))
+
+
+def reference_note(reference):
+    """How the reference-mode figures were taken, and whether the switch was really on."""
+    on = reference.get("reference")
+    state = {True: "on", False: "OFF (the switch did not take)", None: "absent in this fluxlite"}
+    return (f"reference mode: a fresh process with FLUXLITE_REFERENCE=1 (fluxlite.autodiff."
+            f"REFERENCE {state.get(on, on)}) timed fluxlite and its baselines again")
 
 
 def single_thread():
@@ -113,24 +162,35 @@ def race(runners, steps, repeats):
     return best
 
 
-def report(title, best, targets, steps, repeats, threads, load_before):
-    """Print the per-step times, the ratios and whether each target is met."""
+def report(title, best, targets, steps, repeats, threads, load_before, reference=None):
+    """Print the per-step times, then one table of the ratios and whether each target is met.
+
+    `reference` is what `reference_run` returned (None: not run); its ratios, each against a
+    baseline timed in that same process, go in a column beside the ones measured here."""
     print(title)
     print(f"  {threads}")
     print(f"  load average before: {load_before}; after: {load_average()}")
-    print(f"  best of {repeats} interleaved repeats of {steps} steps, CPU time per step:")
+    ref = reference["best"] if reference else {}
+    print(f"  best of {repeats} interleaved repeats of {steps} steps, CPU time per step"
+          + (" (fast; reference mode):" if ref else ":"))
     for name, t in best.items():
-        print(f"    {name:20s} {t * 1e6:9.1f} µs")
+        also = f"   {ref[name] * 1e6:9.1f} µs" if name in ref else ""
+        print(f"    {name:20s} {t * 1e6:9.1f} µs{also}")
+    if ref:
+        print(f"  {reference_note(reference)}")
+    print(f"    {'ratio':40s} {'fast':>7s} {'reference' if ref else '':>9s}   target (fast mode)")
     for a, b, limit in targets:
+        pair = f"{a} / {b}"
         if b not in best:
-            print(f"    {a} / {b}: not measured ({b} is not installed or was left out)")
+            print(f"    {pair:40s} not measured ({b} is not installed or was left out)")
             continue
-        ratio = best[a] / best[b]
+        fast = f"{best[a] / best[b]:6.2f}x"
+        slow = f"{ref[a] / ref[b]:8.2f}x" if a in ref and b in ref else ""
         if limit is None:
-            print(f"    {a} / {b}: {ratio:5.2f}x   (for reference, no target)")
+            verdict = "none (for information)"
         else:
-            verdict = "met" if ratio <= limit else "MISSED"
-            print(f"    {a} / {b}: {ratio:5.2f}x   (target <= {limit}x: {verdict})")
+            verdict = f"<= {limit}x: {'met' if best[a] / best[b] <= limit else 'MISSED'}"
+        print(f"    {pair:40s} {fast:>7s} {slow:>9s}   {verdict}")
 
 
 def glorot(rng, shape, fan_in=None, fan_out=None):
@@ -344,6 +404,7 @@ def check_agree(name, losses, reference, params, ref_params, rtol, atol):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = bench_args(argv, __doc__, steps=2000, repeats=9)
 
     threads = single_thread()
@@ -391,13 +452,16 @@ def main(argv=None):
         return run
 
     runners = {name: runner(step) for name, (step, _, _) in impls.items()}
+    if args.reference_child:  # the diagnostics below are left to the parent
+        return child_result(race(runners, args.steps, args.repeats))
     no_tape = untraced_mlp(W1, b1, W2, b2)
     runners["fluxlite, no tape *"] = runner(lambda x, y, lab: no_tape(x, y))
     best = race(runners, args.steps, args.repeats)
+    reference = None if args.no_reference else reference_run(__file__, argv)
     versions = f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
     report(f"MLP 64 → 128 relu → 10 on the digits, logitcrossentropy + Adam, batch 32 ({versions})",
            best, [("fluxlite", "hand-written NumPy", 1.5), ("fluxlite", "PyTorch", 0.5)],
-           args.steps, args.repeats, threads, load_before)
+           args.steps, args.repeats, threads, load_before, reference)
     first, last = trajectories["fluxlite"][0], trajectories["fluxlite"][-1]
     print(f"  (the implementations agreed on 25 training steps: losses {first:.4f} → {last:.4f} "
           f"on a fixed batch)")
