@@ -11,9 +11,11 @@ target < 0.3 s).
     python bench/linreg.py [--steps 3000] [--repeats 7]
 
 Times are CPU times of this process (``time.process_time``), the best of
-several repeats, so other programs on the machine disturb them less.
+several repeats, so other programs on the machine disturb them less. Then the
+same comparison runs again in a fresh process with FLUXLITE_REFERENCE=1
+(fluxlite's reference path), and its figures are printed beside these
+(``--no-reference`` skips it).
 """
-import argparse
 import os
 import subprocess
 import sys
@@ -22,7 +24,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fluxlite as fl  # noqa: E402
+from mlp import bench_args, child_result, reference_note, reference_run  # noqa: E402
 
 
 def fluxlite_loop(x, y, steps):
@@ -80,7 +84,8 @@ def best_time(fn, repeats):
 
 
 def first_gradient_seconds():
-    """Wall time of ``import fluxlite`` plus a first gradient, in a fresh interpreter."""
+    """Wall time of ``import fluxlite`` plus a first gradient, in a fresh interpreter
+    (with this process's environment, so in reference mode when this process is)."""
     code = ("import time; t = time.perf_counter(); import fluxlite as fl; "
             "fl.gradient(lambda x, y: 3*x**2 + 2*x + y, 2, 2); print(time.perf_counter() - t)")
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -90,10 +95,8 @@ def first_gradient_seconds():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--repeats", type=int, default=7)
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = bench_args(argv, __doc__, steps=3000, repeats=7, torch=False)
 
     data = np.random.default_rng(1)
     W0, b0 = data.random((2, 5)), data.random(2)
@@ -111,13 +114,31 @@ def main(argv=None):
     for _ in range(args.repeats):  # interleaved, so both see the same machine load
         t_fl = min(t_fl, best_time(lambda: fluxlite_loop(x, y, args.steps), 1))
         t_np = min(t_np, best_time(lambda: numpy_loop(x, y, args.steps), 1))
-    per = 1e6 / args.steps
+    per = 1 / args.steps
+    best = {"fluxlite": t_fl * per, "hand-written NumPy": t_np * per}
+    first = first_gradient_seconds()
+    if args.reference_child:
+        return child_result(best, first_gradient=first)
+    reference = None if args.no_reference else reference_run(__file__, argv)
+    ref = reference["best"] if reference else {}
+
+    def beside(value, unit, fmt="7.1f"):   # the reference-mode figure, if there is one
+        return f"   (reference mode: {value:{fmt}}{unit})" if reference else ""
+
     print(f"linear regression, {args.steps} steps of gradient + update_ (best of {args.repeats})")
-    print(f"  hand-written NumPy : {t_np * per:7.1f} µs/step")
-    print(f"  fluxlite           : {t_fl * per:7.1f} µs/step")
-    print(f"  ratio              : {t_fl / t_np:7.2f}x   (target <= 4x)")
-    print(f"time to first gradient (import + gradient, fresh process): "
-          f"{first_gradient_seconds():.3f} s   (target < 0.3 s)")
+    for name, label in (("hand-written NumPy", "hand-written NumPy"), ("fluxlite", "fluxlite")):
+        print(f"  {label:19s}: {best[name] * 1e6:7.1f} µs/step"
+              + (beside(ref[name] * 1e6, " µs/step") if reference else ""))
+    ratio = t_fl / t_np
+    verdict = "met" if ratio <= 4 else "MISSED"
+    print(f"  ratio              : {ratio:7.2f}x        "
+          + (beside(ref["fluxlite"] / ref["hand-written NumPy"], "x", "5.2f") if reference else "")
+          + f"   (target <= 4x: {verdict})")
+    print(f"time to first gradient (import + gradient, fresh process): {first:.3f} s"
+          + (beside(reference["first_gradient"], " s", ".3f") if reference else "")
+          + f"   (target < 0.3 s: {'met' if first < 0.3 else 'MISSED'})")
+    if reference:
+        print(f"  {reference_note(reference)}")
 
 
 if __name__ == "__main__":

@@ -32,8 +32,9 @@ The load average is printed before and after.
 """
 import os
 
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # before NumPy (and its BLAS) is loaded
+if __name__ == "__main__":  # (scripts that import this module pin their own threads, or none)
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")  # before NumPy (and its BLAS) is loaded
 
 import argparse  # noqa: E402
 import json  # noqa: E402

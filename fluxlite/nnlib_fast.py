@@ -1,10 +1,10 @@
 """Speed tricks for the convolution path, kept apart from the kernels in `fluxlite.nnlib`.
 
 Nothing here changes a number that `fluxlite.nnlib` computes; it only changes how fast
-it gets there. `install` runs when fluxlite is imported, unless the environment variable
-``FLUXLITE_REFERENCE=1`` was set before (`fluxlite.autodiff.REFERENCE`): then fluxlite
-runs exactly the code you read, and this module does nothing. `INSTALLED` lists the
-tricks in force in this process.
+it gets there. `install` runs when `fluxlite.nnlib` is first imported (every layer module
+imports it), unless the environment variable ``FLUXLITE_REFERENCE=1`` was set before
+(`fluxlite.autodiff.REFERENCE`): then fluxlite runs exactly the code you read, and this
+module does nothing. `INSTALLED` lists the tricks in force in this process.
 
 Keeping freed memory (``"keep freed memory"``)
 ----------------------------------------------

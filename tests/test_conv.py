@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fluxlite as fl
-from gradcheck import numerical_gradient_in_place
+from gradcheck import check_grads, numerical_gradient_in_place
 from fluxlite import nnlib
 from fluxlite.layers.basic import Chain, Dense, f64
 from fluxlite.layers.checks import LayerShapeError
@@ -302,6 +302,21 @@ def test_pooling_second_derivatives_match_finite_differences():
         # h(x) involves x**3 and sin, so finite differences are accurate to about 1e-6 here
         assert_grad_close(fl.gradient(h, x)[0], numerical_gradient_in_place(lambda: h(x), x, step=1.5e-6), f.__name__,
                           tol=1e-5)
+
+
+def test_the_mnist_benchmark_block_passes_the_gradient_check_to_second_order():
+    # bench/cnn_mnist.py's layers: 3×3 convolutions without padding (stride 1), relu, and 2×2
+    # max-pooling, twice: 13 → 11 → 5 (the last row and column are cut off) → 3 → 1 (cut again).
+    x = RNG.standard_normal((13, 13, 1, 2))
+    w1, b1 = RNG.standard_normal((3, 3, 1, 3)), RNG.standard_normal(3)
+    w2, b2 = RNG.standard_normal((3, 3, 3, 2)), RNG.standard_normal(2)
+
+    def block(x, w1, b1, w2, b2):
+        h = nnlib.maxpool(nnlib.conv_bias_act(x, w1, b1, fl.relu), (2, 2))
+        return nnlib.maxpool(nnlib.conv_bias_act(h, w2, b2, fl.relu), (2, 2))
+
+    assert block(x, w1, b1, w2, b2).shape == (1, 1, 2, 2)
+    check_grads(block, x, w1, b1, w2, b2, order=2)
 
 
 @st.composite
