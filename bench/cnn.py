@@ -295,7 +295,7 @@ def run(argv, script, doc, net, load, batch, steps, repeats, title, limit, optio
         return child_result(best)
     reference = None if args.no_reference else reference_run(script, argv)
     versions = f"NumPy {np.__version__}" + (f", PyTorch {torch.__version__}" if torch else "")
-    report(f"{title} on {what} ({versions})", best,
+    report(f"{title}, on {what} ({versions})", best,
            [("fluxlite", "PyTorch", limit), ("fluxlite", "hand-written NumPy", None)],
            args.steps, args.repeats, threads, load_before, reference)
     first, last = trajectories["fluxlite"][0], trajectories["fluxlite"][-1]

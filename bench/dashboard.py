@@ -3,7 +3,7 @@
 For a few set-ups, the dashboard trains for a fixed time with its thread runner (and once with
 the asyncio runner), and this prints:
 
-* frames/s: redraws of the three plots per second (the issue asks for at least 10);
+* frames/s: redraws of the three plots per second (the target is at least 10);
 * steps/s: optimiser steps (mini-batches) per second while drawing, next to the steps/s of the
   same training with no drawing at all (``dash.train``), so the cost of the live view shows;
 * the mean drawing cost of one frame and of each plot's render, and how many plot renders

@@ -17,10 +17,10 @@ same batches from the same initial weights, in this one process:
   ``backward``, ``Adam.step``.
 
 Before timing, the three are run for a few steps side by side and must agree
-(losses and weights); then the time per step is measured. Targets (issue 3):
+(losses and weights); then the time per step is measured. Targets:
 fluxlite <= 1.5x the NumPy step, and <= 0.5x the PyTorch step.
 
-    python bench/mlp.py [--steps 2000] [--repeats 9]
+    python bench/mlp.py [--steps 2000] [--repeats 9] [--no-torch] [--no-reference]
 
 How the times are taken: CPU time of this process (``time.process_time``), so
 time spent waiting for other programs on a shared machine is not counted; the
@@ -28,7 +28,9 @@ implementations take turns (interleaved, in a rotating order) so that all see
 the same machine; each figure is the best of several repeats. BLAS runs on one
 thread (OPENBLAS_NUM_THREADS=1 and friends, set before NumPy is imported, and
 threadpoolctl when it is installed), as does PyTorch (``torch.set_num_threads(1)``).
-The load average is printed before and after.
+The load average is printed before and after. Then the race runs again in a fresh
+process with FLUXLITE_REFERENCE=1 (fluxlite's reference path, no fast paths), and
+the ratios measured there are printed beside these (see `reference_run`).
 """
 import os
 
@@ -102,9 +104,10 @@ def child_result(best, **extra):
 def reference_note(reference):
     """How the reference-mode figures were taken, and whether the switch was really on."""
     on = reference.get("reference")
-    state = {True: "on", False: "OFF (the switch did not take)", None: "absent in this fluxlite"}
-    return (f"reference mode: a fresh process with FLUXLITE_REFERENCE=1 (fluxlite.autodiff."
-            f"REFERENCE {state.get(on, on)}) timed fluxlite and its baselines again")
+    state = {True: "on", False: "OFF: the switch did not take", None: "absent in this fluxlite"}
+    return (f"reference mode: FLUXLITE_REFERENCE=1 in a fresh process (fluxlite.autodiff."
+            f"REFERENCE {state.get(on, on)}),\n    which checked agreement and timed fluxlite "
+            f"and its baselines again")
 
 
 def single_thread():
@@ -164,34 +167,35 @@ def race(runners, steps, repeats):
 
 
 def report(title, best, targets, steps, repeats, threads, load_before, reference=None):
-    """Print the per-step times, then one table of the ratios and whether each target is met.
+    """Print one table: the per-step times, the ratios and whether each target is met.
 
-    `reference` is what `reference_run` returned (None: not run); its ratios, each against a
-    baseline timed in that same process, go in a column beside the ones measured here."""
+    `reference` is what `reference_run` returned (None: not run). Its times and ratios go in
+    a second column; each of its ratios compares two times taken in that one process."""
     print(title)
     print(f"  {threads}")
     print(f"  load average before: {load_before}; after: {load_average()}")
     ref = reference["best"] if reference else {}
-    print(f"  best of {repeats} interleaved repeats of {steps} steps, CPU time per step"
-          + (" (fast; reference mode):" if ref else ":"))
-    for name, t in best.items():
-        also = f"   {ref[name] * 1e6:9.1f} µs" if name in ref else ""
-        print(f"    {name:20s} {t * 1e6:9.1f} µs{also}")
+    print(f"  best of {repeats} interleaved repeats of {steps} steps, CPU time per step:")
     if ref:
-        print(f"  {reference_note(reference)}")
-    print(f"    {'ratio':40s} {'fast':>7s} {'reference' if ref else '':>9s}   target (fast mode)")
+        print(f"    {'':32s} {'fast mode':>11s} {'reference †':>13s}")
+    for name, t in best.items():
+        also = f" {ref[name] * 1e6:10.1f} µs" if name in ref else ""
+        print(f"    {name:32s} {t * 1e6:8.1f} µs{also}")
     for a, b, limit in targets:
         pair = f"{a} / {b}"
         if b not in best:
-            print(f"    {pair:40s} not measured ({b} is not installed or was left out)")
+            print(f"    {pair:32s} not measured ({b} is not installed or was left out)")
             continue
-        fast = f"{best[a] / best[b]:6.2f}x"
-        slow = f"{ref[a] / ref[b]:8.2f}x" if a in ref and b in ref else ""
+        ratio = best[a] / best[b]
+        also = f" {ref[a] / ref[b]:12.2f}x" if a in ref and b in ref else ""
         if limit is None:
-            verdict = "none (for information)"
+            verdict = "no target"
         else:
-            verdict = f"<= {limit}x: {'met' if best[a] / best[b] <= limit else 'MISSED'}"
-        print(f"    {pair:40s} {fast:>7s} {slow:>9s}   {verdict}")
+            verdict = f"target <= {limit}x{' (fast mode)' if ref else ''}: "
+            verdict += "met" if ratio <= limit else "MISSED"
+        print(f"    {pair:32s} {ratio:10.2f}x{also}   {verdict}")
+    if ref:
+        print(f"  † {reference_note(reference)}")
 
 
 def glorot(rng, shape, fan_in=None, fan_out=None):
