@@ -7,11 +7,26 @@ Two styles, as in Flux:
 * implicit: ``fl.gradient(lambda: loss(x, y), fl.params(W, b))`` differentiates
   with respect to arrays the function uses without taking them as arguments,
   and returns a `Grads` you index with the arrays themselves: ``grads[W]``.
+
+One call, in the reference path below (`_differentiate`):
+
+1. open a `Tape` and trace the inputs: numbers and plain arrays get traced copies, while
+   parameters (`Param` arrays, whether passed, inside a model or in a `Params`) are
+   switched to the traced class *in place*, so the function sees the very arrays it
+   reads; that is how the implicit style can work at all;
+2. call the function, which records every NumPy operation on the tape;
+3. run `backward` from its result, and gather each input's gradient into the shape of
+   the input (`_collect`), or into a `Grads`;
+4. whatever happened, switch every parameter back to a plain `Param` (`_close`).
+
+Steps 1 and 4 run inside ``with atomic`` (a Ctrl-C waits until they are done, see
+`fluxlite.autodiff.interrupts`) and under a lock, so neither an interrupt nor another
+thread can see a model half-switched. A model that another thread is differentiating at
+that moment is refused with a clear error rather than traced twice.
 """
 import numbers
-import operator
 import threading
-import weakref
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -19,12 +34,15 @@ import numpy as np
 from .. import functors
 from ..functors import _KINDS
 from .arrays import Param
-from .tracer import Tape, Tracked, backward, live, tape_of, untrace
+from .interrupts import atomic
+from .tracer import (_COMPLEX, NoGradientWarning, Tape, Tracked, TracingError, backward, live,
+                     tape_of, untrace)
 
 __all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
            "within_gradient"]
 
 _THREAD = threading.local()
+_SWITCH = threading.Lock()  # held while parameters are switched to the traced class and back
 
 
 def _recording():
@@ -47,6 +65,8 @@ def within_gradient():
     """
     return bool(_recording())
 
+
+# --------------------------------------------------------------------------- Params and Grads
 
 class Params:
     """An ordered set of trainable arrays, compared by identity: Flux's ``Params``.
@@ -100,18 +120,28 @@ _PLAIN_ARRAY = (
     "Trainable arrays are made with fl.rand, fl.randn, fl.zeros or fl.ones, or by wrapping an "
     "existing array: W = fl.param(W). Then pass W to params() again.")
 
+_ONLY_PLAIN = (
+    "params() found {n} array{s} in the {what} it was given, but none of them is trainable: "
+    "they are plain NumPy arrays ({shapes}), which fluxlite cannot train in place, so the "
+    "Params would be empty and training would change nothing.\n"
+    "Make them trainable where you create them, e.g. {{\"W\": fl.param(np.ones((2, 2)))}} or "
+    "fl.randn(2, 2), or use a layer such as fl.Dense, whose arrays are trainable.")
+
 
 def params(*xs):
     """Collect the trainable arrays in `xs` (arrays, models, lists) into `Params`.
 
     Like ``Flux.params``: pass the arrays themselves, or a model, whose
-    trainable arrays are found by walking it. Plain ``np.ndarray`` arguments are
-    refused with a message saying how to make them trainable.
+    trainable arrays are found by walking it. Plain ``np.ndarray`` arrays cannot be
+    trained in place, so they are refused with a message saying how to make them
+    trainable.
 
     >>> import fluxlite as fl
     >>> W, b = fl.rand(2, 5), fl.rand(2)
     >>> fl.params(W, b)
     Params([2×5 float64, 2 float64])
+    >>> fl.params({"W": W, "act": fl.relu})
+    Params([2×5 float64])
     """
     ps = Params()
     for x in xs:
@@ -119,16 +149,25 @@ def params(*xs):
             for p in x:
                 ps.push(p)
         elif isinstance(x, np.ndarray):
-            if not isinstance(x, (Param, Tracked)):
+            if not isinstance(x, Param):
                 raise TypeError(_PLAIN_ARRAY.format(shape=x.shape))
             ps.push(x)
         elif isinstance(x, (int, float)):
             raise TypeError(f"params() got the number {x!r}; numbers cannot be updated in place. "
                             f"Use a trainable array instead: fl.param([{x!r}]).")
         else:
+            found, plain = 0, []
             for leaf in functors.leaves(x, trainable=True):
-                if isinstance(leaf, (Param, Tracked)):
+                if isinstance(leaf, Param):
                     ps.push(leaf)
+                    found += 1
+                elif leaf.dtype.kind == "f":
+                    plain.append(leaf)
+            if plain and not found:
+                raise TypeError(_ONLY_PLAIN.format(
+                    n=len(plain), s="" if len(plain) == 1 else "s", what=type(x).__name__,
+                    shapes=", ".join(f"shape {a.shape}" for a in plain[:3])
+                    + (", ..." if len(plain) > 3 else "")))
     return ps
 
 
@@ -191,6 +230,8 @@ WithGradient(val=9.0, grad=(6.0,))
 """
 
 
+# --------------------------------------------------------------------------- gradient
+
 def gradient(f, *args):
     """The gradient of scalar function `f`, one entry per argument, like Flux's ``gradient``.
 
@@ -203,7 +244,9 @@ def gradient(f, *args):
       function replaces it with its `Grads`.
 
     Inside `f`, write plain NumPy: operators, ``np.sum``, ``np.exp``, ``@``,
-    indexing and broadcasting are traced.
+    indexing and broadcasting are traced. If the result turns out not to depend on
+    anything being differentiated (``np.asarray(x)`` inside `f` returns an untraced
+    copy, for example), every gradient is None and a `NoGradientWarning` says why.
 
     >>> import fluxlite as fl
     >>> fl.gradient(lambda x, y: 3*x**2 + 2*x + y, 2, 2)
@@ -238,313 +281,176 @@ def withgradient(f, *args):
     return _differentiate(f, args, True)
 
 
+# `fluxlite.autodiff.fast` sets this to a routine that takes the training loop's usual calls
+# (one Params, or one model) on a quicker path; it returns None for any call it leaves to
+# the reference path below. With FLUXLITE_REFERENCE=1 it stays None.
+_FAST = None
+
+
 def _differentiate(f, args, with_value, warn=True):
+    """`gradient` (or, with `with_value`, `withgradient`) of `f` at `args`.
+
+    `warn=False` leaves out the `NoGradientWarning` for a result that depends on nothing
+    differentiated (`train_` gives its own, more specific one)."""
     if not callable(f):
         raise TypeError(f"gradient needs a function first, got {type(f).__name__}. "
                         "Write fl.gradient(f, x) or fl.gradient(lambda: loss(x, y), ps).")
-    if len(args) == 1:
-        if type(args[0]) is Params:  # gradient(f, params(...)): the tutorial's style
-            return _in_place(f, (), args[0]._list, with_value, Grads, args[0])
-        plan = _plan_for(args[0])
-        if plan is not None:  # gradient(f, model), with the model's walk known: modern Flux
-            return _in_place(f, args, plan.params, with_value, _model_gradient, plan)
+    if _FAST is not None:
+        done = _FAST(f, args, with_value, warn)
+        if done is not None:
+            return done
+    implicit = len(args) == 1 and isinstance(args[0], Params)
     tape = Tape()
-    entries = tape.entries
-    swapped = []  # Params switched to the traced class, switched back at the end
-    lifted = []  # (array, class, slots) for other arrays traced in place, restored at the end
+    lifted = []  # (array, its class, its tracing slots) for every array traced in place
     recording = _recording()
-    recording.append(tape)
     try:
-        traced, plans = [], []
-        for a in args:
-            plan = _plan_for(a)
-            if plan is None:
-                traced.append(_track(a, tape, lifted))
-                plans.append(None)
-                continue
-            plans.append((plan, len(entries)))  # its k-th Param is entry first + k
-            for p in plan.params:
-                v = p.view(np.ndarray)
-                p.__class__ = Tracked
-                p._tape, p._i, p._val = tape, len(entries), v
-                entries.append(None)
-                swapped.append(p)
-            traced.append(a)
-        val = f(*traced)
-        grads = _backward_from(val, tape)
-        seen = set(_SEED_IDS)  # ids of arrays a user must not receive as they are
-        result = []
-        for t, a, planned in zip(traced, args, plans):
-            if planned is None:
-                result.append(_collect(t, a, grads, seen, tape))
-                continue
-            plan, first = planned
-            if len(args) > 1:  # mark its Params as `_collect` marks leaves, for ties across arguments
-                seen.update(("leaf", first + k) for k in range(len(plan.params)))
-            result.append(None if plan.template is None else
-                          _fill(plan.template, _finish_all(grads, first, plan.params, seen)))
-        result = tuple(result)
-        return WithGradient(_value(val, tape), result) if with_value else result
-    finally:
-        _close(tape, recording, swapped, lifted)
-
-
-def _in_place(f, args, params, with_value, build, how):
-    """``f(*args)`` and its gradient, for the training loop's usual calls: one `Params`, or one
-    model whose walk (`_Plan`) is known. Both trace a list of parameters in place.
-
-    A `Param` (the usual case) is switched to the traced class and back; anything else goes
-    through `_lift`. Parameter k is entry k of the tape. ``build(how, gradients)`` turns the
-    list of their gradients into the result: ``Grads(params, ...)``, or `_model_gradient`.
-    """
-    tape = Tape()
-    entries = tape.entries
-    swapped = []  # Params switched to the traced class, switched back at the end
-    lifted = []
-    try:
-        recording = _THREAD.tapes
-    except AttributeError:
-        recording = _recording()
-    recording.append(tape)
-    try:
-        for p in params:
-            if type(p) is Param:
-                v = p.view(np.ndarray)
-                p.__class__ = Tracked
-                p._tape, p._i, p._val = tape, len(entries), v
-                entries.append(None)
-                swapped.append(p)
+        with atomic, _SWITCH:  # 1. trace the inputs
+            _push(recording, tape)
+            if implicit:
+                for p in args[0]:
+                    _lift(p, tape, lifted)
+                traced = ()
             else:
-                _lift(p, tape, lifted)
-        val = f(*args)
-        grads = _backward_from(val, tape, len(params))
-        result = build(how, _finish_all(grads, 0, params, set(_SEED_IDS)))
+                traced = [_track(a, tape, lifted) for a in args]
+        val = f(*traced)  # 2. run the function, recording
+        grads = _backward_from(val, tape)  # 3. backward, then gather the gradients
+        if grads is None and warn:
+            _warn_disconnected(tape, val)
+        seen = set()  # ids of gradient arrays handed out, so that no two results share memory
+        if implicit:
+            result = Grads(args[0], [None if grads is None else _finish(grads[p._i], p, seen)
+                                     for p in args[0]])
+        else:
+            result = tuple(_collect(t, a, grads, seen, tape) for t, a in zip(traced, args))
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:
-        _close(tape, recording, swapped, lifted)
+        with atomic, _SWITCH:  # 4. every array back to its own class
+            _close(tape, recording, lifted)
 
 
-def _model_gradient(plan, gs):
-    """``gradient(f, model)``'s result: a 1-tuple with the model's gradient."""
-    return (None if plan.template is None else _fill(plan.template, gs),)
+def _push(recording, tape):
+    """Start recording on `tape` in this thread (noting it in the call it is nested in)."""
+    if recording:
+        recording[-1].nested = True
+    recording.append(tape)
 
 
-def _backward_from(out, tape, inputs=0):
-    """Stop recording on `tape` and run the backward pass from `out`, the function's result
-    (or its first element, for a tuple). Returns one gradient (or None) per tape entry.
-    `inputs`: the number of entries at the start of the tape that are the function's inputs."""
-    tape.active = False
-    if type(out) is tuple:
-        out = out[0]
-    if type(out) is Tracked and getattr(out, "_tape", None) is tape and not out.shape:
-        seed = _SEEDS.get(out.dtype)
-        if seed is None:
-            seed = _new_seed(out.dtype)
-        return backward(tape, out._i, seed, inputs)
-    _check_scalar(out)
-    return [None] * len(tape.entries)  # the result does not depend on anything traced
-
-
-# The gradient of the result with respect to itself, 1, made once per dtype and read-only.
-# Pullbacks never change their input gradient in place; a seed that reaches a leaf unchanged
-# (``gradient(lambda x: x + 0, ...)``) is copied by `_finish`, because its id starts in `seen`.
-_SEEDS = {}
-_SEED_IDS = set()
-
-
-def _new_seed(dtype):
-    seed = np.array(1.0, dtype)
-    seed.flags.writeable = False
-    _SEEDS[dtype] = seed
-    _SEED_IDS.add(id(seed))
-    return seed
-
-
-def _close(tape, recording, swapped, lifted):
-    """End a gradient call: free the tape and return every traced array to its own class."""
-    if recording and recording[-1] is tape:
-        recording.pop()
-    else:
+def _close(tape, recording, lifted):
+    """End a gradient call: free the tape and switch every array traced in place back."""
+    if tape in recording:
         recording.remove(tape)
-    tape.active = False
+    tape.stop()
     tape.entries.clear()
-    for p in swapped:
-        p.__class__ = Param
-        p._tape = p._val = None  # no reference cycle left behind
     for a, cls, (t, i, v) in reversed(lifted):
-        a._tape, a._i, a._val = t, i, v
+        a._tape, a._i, a._val = t, i, v  # (None, None, None) for a Param: no cycle left behind
         a.__class__ = cls
 
 
-# ---------------------------------------------------------------- models: the walk, done once
-#
-# Differentiating with respect to a model means walking it twice per call: `_track` to trace
-# its arrays and `_collect` to shape the gradient like it. A training loop does this every
-# step on a model whose structure never changes, so for a model object the walk is done once
-# and kept as a `_Plan`. Each call checks, by identity, that every container still holds the
-# same children, and walks again if not.
-
-class _Plan:
-    """One model's walk: its containers (to check), its Params (to trace) and the gradient's form.
-
-    ``nodes`` holds ``(container, kind, keys, children)`` for every container; ``params`` the
-    distinct Params in the order `_track` meets them; ``template`` the gradient's structure, with
-    an int k where Param k's gradient goes and None where no gradient can arrive.
-    """
-
-    __slots__ = ("ref", "nodes", "params", "template", "__weakref__")
-
-
-_PLANS = {}  # id(model) -> its _Plan (None: walk it every time), dropped when the model dies
-
-
-class _Unplannable(Exception):
-    """The model holds something `_track` copies (a plain float array or a float)."""
-
-
-class _Traced(Exception):
-    """The model's arrays are traced already (a nested gradient): walk it this time only."""
-
-
-def _plan_for(x):
-    """The walk of model `x`, if it is an object that can have one and it still applies."""
-    if (_KINDS.get(type(x)) or functors.kind(x)) is not functors.OBJ:
-        return None  # a dict, list or tuple argument: walked each time (they are cheap)
-    key = id(x)
-    plan = _PLANS.get(key, False)
-    if plan is None:
-        return None  # this model is always walked
-    if plan is not False and plan.ref() is x and _unchanged(plan):
-        for p in plan.params:
-            if type(p) is not Param:
-                return None  # traced by an outer gradient: walk it this time
-        return plan
-    try:
-        plan = _Plan()
-        plan.nodes, plan.params = [], []
-        plan.template = _walk(x, plan, {})
-        plan.ref = weakref.ref(x, lambda _, plans=_PLANS: plans.pop(key, None))
-    except _Traced:
+def _backward_from(out, tape):
+    """Stop recording on `tape` and run `backward` from `out`, the function's result (or its
+    first element, for a tuple). Returns one gradient (or None) per tape entry, or None when
+    the result does not depend on anything this tape traced."""
+    tape.stop()
+    if type(out) is tuple:
+        out = out[0]
+    _check_result(out)
+    if tape_of(out) is not tape:
         return None
-    except (_Unplannable, TypeError):  # TypeError: an object that cannot be weakly referenced
-        plan = None
-        try:
-            weakref.finalize(x, _PLANS.pop, key, None)
-        except TypeError:
-            return None
-    _PLANS[key] = plan
-    return plan
+    return backward(tape, out._i, np.ones((), out.dtype))  # d(out)/d(out) = 1
 
 
-def _walk(y, plan, index):
-    """Record container `y` (and what is under it) in `plan`; return its gradient template."""
-    t = type(y)
-    if t is Param:
-        k = index.get(id(y))
-        if k is not None:
-            return None  # met before (tied weights): the gradient goes to the first place
-        k = index[id(y)] = len(plan.params)
-        plan.params.append(y)
-        return k
-    kind = _KINDS.get(t) or functors.kind(y)
-    if kind is functors.LEAF:
-        if t is Tracked:
-            raise _Traced
-        if isinstance(y, np.ndarray):
-            if y.dtype.kind in "fc":
-                raise _Unplannable  # a plain float array: `_track` traces a copy
-            return None  # an integer array: a setting
-        if t is float or isinstance(y, np.floating):
-            raise _Unplannable
-        return None  # functions, strings, integers: not variables
-    kids = functors.children(y)
-    keys = tuple(k for k, _ in kids)
-    children = tuple(c for _, c in kids)
-    if not isinstance(y, tuple):  # a tuple (or namedtuple) cannot change: no check
-        plan.nodes.append((y.__dict__ if kind is functors.OBJ else y, children, keys))
-    sub = tuple(_walk(c, plan, index) for c in children)
-    if all(s is None for s in sub):
-        return None
-    # An object's gradient is a dict, built from the keys alone: not holding the object itself
-    # lets the model be freed (the plan must not keep it alive).
-    return kind, None if kind is functors.OBJ else y, keys, sub
-
-
-def _unchanged(plan):
-    """True when every mutable container of the planned model still holds the same children,
-    by identity (the plan keeps the old ones alive, so no new object can reuse their ids)."""
-    is_ = operator.is_
-    for d, kids, keys in plan.nodes:
-        if len(d) != len(kids):
-            return False
-        if isinstance(d, list):
-            if not all(map(is_, d, kids)):
-                return False
-        elif not all(map(is_, d.values(), kids)) or tuple(d) != keys:
-            return False
-    return True
-
-
-def _fill(template, gs):
-    """The gradient of a planned model: `template` with ``gs[k]``, Param k's gradient, in place
-    of each k (a part that receives no gradient at all is None)."""
-    kind, x, keys, sub = template
-    vals = [t if t is None else gs[t] if type(t) is int else _fill(t, gs) for t in sub]
-    for v in vals:
-        if v is not None:
-            break
+def _check_result(out):
+    """Refuse a result that is not a single real number, saying what to return instead."""
+    if out is None:
+        raise TypeError("gradient: the function returned None, so there is nothing to "
+                        "differentiate. Did it forget to `return` the loss? A lambda returns "
+                        "its expression; a def needs `return ...`.")
+    if isinstance(out, (bool, np.bool_)):
+        raise TypeError(f"gradient: the function returned {out!r}, a yes/no value; comparisons "
+                        f"carry no gradient. Return the number you want to make smaller, "
+                        f"for example np.sum((ŷ - y) ** 2).")
+    if isinstance(out, np.ndarray):
+        if out.shape:
+            raise ValueError(
+                f"gradient needs a function that returns a single number (a scalar loss), "
+                f"but it returned an array of shape {out.shape}.\n"
+                f"Reduce it to one number, for example with np.sum(...) or np.mean(...), "
+                f"or a loss such as fl.mse(ŷ, y).")
+        kind = out.dtype.kind
+    elif isinstance(out, numbers.Number):
+        kind = "c" if isinstance(out, numbers.Complex) and not isinstance(out, numbers.Real) else "f"
     else:
-        return None
-    if kind is functors.OBJ or type(x) is dict:
-        return dict(zip(keys, vals))
-    if type(x) is tuple:
-        return tuple(vals)
-    if type(x) is list:
-        return vals
-    return functors.rebuild(x, list(zip(keys, vals)))
+        kind = None
+    if kind == "c":
+        raise TypeError(_COMPLEX.format(what="the function's result", dtype=type(out).__name__))
+    if kind not in ("f", "i", "u"):
+        what = type(out).__name__
+        hint = (" To differentiate a sum of traced values kept in a list, combine them first: "
+                "np.sum(np.stack(values))." if isinstance(out, (list, tuple)) else "")
+        raise TypeError(f"gradient needs a function that returns a single number (a scalar "
+                        f"loss), but it returned a {what}.{hint} To return more than the loss, "
+                        f"use fl.withgradient with a tuple whose first element is the loss.")
 
 
-def _check_scalar(out):
-    shape = getattr(out, "shape", ())
-    if shape:
-        raise ValueError(
-            f"gradient needs a function that returns a single number (a scalar loss), "
-            f"but it returned an array of shape {shape}.\n"
-            f"Reduce it to one number, for example with np.sum(...) or np.mean(...), "
-            f"or a loss such as fl.mse(ŷ, y).")
+_DISCONNECTED = (
+    "gradient: the result does not depend on anything being differentiated, so every gradient "
+    "is None (an optimiser step with them changes nothing). Likely causes:\n"
+    "  * np.asarray(x) or np.array(x) on a traced array: they return a plain copy that "
+    "gradient cannot follow. Keep using x itself (x.astype(np.float32) to change its dtype);\n"
+    "  * traced values copied into a plain array (out[:] = ..., out[i] = ...): build the array "
+    "with np.stack, np.concatenate or np.where instead;\n"
+    "  * in the implicit style, the function reads other arrays than the ones given to "
+    "fl.params(...), for instance arrays made again after params() was called.\n"
+    "If the function really does not depend on its inputs, the None gradients are right.")
 
 
-def _value(v, tape):
-    if isinstance(v, tuple):
-        return tuple(_value(x, tape) for x in v)
-    v = _strip(v, tape)
-    if isinstance(v, np.ndarray) and type(v) is not Tracked and v.ndim == 0:
-        return float(v) if v.dtype.kind == "f" else v[()]
-    return v
+def _warn_disconnected(tape, val):
+    """Warn that the result is cut off from the traced inputs (unless nothing was traced, or
+    the result is traced by an outer gradient: a nested call on a constant is fine)."""
+    out = val[0] if type(val) is tuple else val
+    # A gradient of a gradient may rightly be constant (the second derivative of a linear
+    # function is zero), so calls that ran gradient inside are left alone.
+    if any(e is None for e in tape.entries) and not live(out) and not tape.nested:
+        warnings.warn(_DISCONNECTED, NoGradientWarning, stacklevel=_user_stacklevel())
 
 
-def _strip(v, tape):
-    """Remove this tape's layer from a traced value (lower tapes' layers stay)."""
-    while tape_of(v) is tape:
-        v = v._val
-    if tape_of(v) is not None and not v._tape.active:
-        return untrace(v)
-    return v
+def _user_stacklevel():
+    """The `stacklevel` that points a warning at the first caller outside fluxlite."""
+    import sys
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("fluxlite."):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+# --------------------------------------------------------------------------- tracing inputs
+
+_OTHER_THREAD = (
+    "gradient: this model (an array of shape {shape}) is being differentiated right now by a "
+    "gradient call in another thread (a dashboard training in the background, perhaps). One "
+    "array cannot be traced by two threads at once. Wait until that training stops (pause "
+    "the dashboard), or differentiate a copy: copy.deepcopy(model).")
 
 
 def _lift(p, tape, lifted):
-    """Trace array `p` in place (its identity is kept) for the length of the call."""
-    if live(p):
+    """Trace parameter `p` in place for the length of the call: its class becomes `Tracked`,
+    so the function, which holds `p` itself, records every use of it. Its identity is kept."""
+    if p.dtype.kind == "c":
+        raise TypeError(_COMPLEX.format(what=f"a parameter of shape {p.shape}", dtype=p.dtype))
+    if type(p) is Tracked:
+        if live(p):  # traced by an outer gradient in this thread: add a layer on top
+            below = np.ndarray.view(p, Tracked)
+            below._tape, below._i, below._val = p._tape, p._i, p._val
+        elif p._tape is not None and p._tape.thread is not None:
+            raise TracingError(_OTHER_THREAD.format(shape=p.shape))
+        else:
+            below = np.ndarray.view(p, np.ndarray)
         lifted.append((p, Tracked, (p._tape, p._i, p._val)))
-        inner = np.ndarray.view(p, Tracked)  # the same array, one tracing level down
-        inner._tape, inner._i, inner._val = p._tape, p._i, p._val
-        val = inner
     else:
         lifted.append((p, p.__class__, (None, None, None)))
-        val = np.ndarray.view(p, np.ndarray)
+        below = np.ndarray.view(p, np.ndarray)
         p.__class__ = Tracked
-    p._tape, p._i, p._val = tape, tape.leaf(), val
-    return p._i
+    p._tape, p._i, p._val = tape, tape.leaf(), below
 
 
 def _track(x, tape, lifted, top=True):
@@ -573,15 +479,23 @@ def _track(x, tape, lifted, top=True):
             if not top:
                 return x  # met earlier inside a model (tied weights): one array, traced once
             val = x._val  # the same array passed as two arguments: each gets its own gradient
+        elif live(x):
+            val = x  # traced by an outer gradient in this thread (nesting)
+        elif tape_of(x).active:  # being traced by another thread: take a snapshot of its numbers
+            val = np.array(untrace(x))
         else:
-            val = x if live(x) else untrace(x)  # live: traced by an outer gradient (nesting)
+            val = untrace(x)
     elif isinstance(x, np.ndarray):
-        if x.dtype.kind in "fc":
+        if x.dtype.kind == "c":
+            raise TypeError(_COMPLEX.format(what=f"an argument of shape {x.shape}", dtype=x.dtype))
+        if x.dtype.kind == "f":
             val = x
         elif top:
             val = x.astype(np.float64)
         else:
             return x
+    elif isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real):
+        raise TypeError(_COMPLEX.format(what=f"the argument {x!r}", dtype=type(x).__name__))
     elif t is float or isinstance(x, np.floating) or top and isinstance(x, numbers.Real) \
             and t is not bool:
         val = np.asarray(x, dtype=np.float64)
@@ -592,29 +506,13 @@ def _track(x, tape, lifted, top=True):
     return tr
 
 
-def _finish_all(grads, first, params, seen):
-    """`_finish` for the gradients of `params`, which are the tape entries from `first` on."""
-    out = []
-    for p, g in zip(params, grads[first:first + len(params)] if first else grads):
-        if type(g) is np.ndarray and g.base is None and g.dtype is p.dtype \
-                and g.shape == p.shape and id(g) not in seen:
-            seen.add(id(g))  # `_finish`'s common case, inlined: a fresh array of p's form
-            out.append(g)
-        else:
-            out.append(_finish(g, p, seen))
-    return out
-
+# --------------------------------------------------------------------------- gathering gradients
 
 def _finish(g, like, seen):
-    """Leaf gradient `g` as the user receives it: shaped like `like`, in its dtype, and an
+    """Input gradient `g` as the user receives it: shaped like `like`, in its dtype, and an
     array of its own (`seen` holds the ids already handed out, so no two results share memory)."""
     if g is None:
         return None
-    if type(g) is np.ndarray and g.base is None and type(like) is not int and type(like) is not float \
-            and (g.dtype is like.dtype or g.dtype == like.dtype) and g.shape == like.shape \
-            and id(g) not in seen:
-        seen.add(id(g))
-        return g  # the common case: a fresh array of the right shape and precision
     shape = getattr(like, "shape", ())
     if type(g) is Tracked:
         if live(g):  # nested: keep it traced for the outer tape
@@ -624,16 +522,16 @@ def _finish(g, like, seen):
     if g.shape != shape:
         g = np.broadcast_to(g, shape)
     dtype = getattr(like, "dtype", g.dtype)
-    if dtype.kind not in "fc":  # an integer argument still has a real-valued gradient
+    if dtype.kind != "f":  # an integer argument still has a real-valued gradient
         dtype = g.dtype
-    if g.base is not None or g.dtype != dtype or id(g) in seen:
-        g = g.astype(dtype)  # a copy, in the parameter's own precision
+    if g.base is not None or g.dtype != dtype or id(g) in seen or not g.flags.writeable:
+        g = g.astype(dtype)  # a copy, in the input's own precision
     seen.add(id(g))
     return g
 
 
 def _collect(traced, original, grads, seen, tape):
-    """Mirror the structure of `original`, putting each leaf's gradient in its place.
+    """Mirror the structure of `original`, putting each input's gradient in its place.
 
     An object's gradient is a dict of its attributes (None for those without one), as
     Flux's is a NamedTuple; a part with no gradient anywhere is None.
@@ -642,7 +540,7 @@ def _collect(traced, original, grads, seen, tape):
         if ("leaf", traced._i) in seen:
             return None  # a tied array: its whole gradient went to the place it was first met
         seen.add(("leaf", traced._i))
-        g = _finish(grads[traced._i], original, seen)
+        g = None if grads is None else _finish(grads[traced._i], original, seen)
         if isinstance(original, np.ndarray) or g is None or type(g) is Tracked:
             return g
         return float(g)  # a number in, a number out
@@ -659,3 +557,17 @@ def _collect(traced, original, grads, seen, tape):
     if kind is functors.OBJ:
         return dict(sub)
     return functors.rebuild(original, sub)
+
+
+def _value(v, tape):
+    """The function's value as the user receives it: this tape's layer removed, and a 0-d
+    float array as a Python float."""
+    if isinstance(v, tuple):
+        return tuple(_value(x, tape) for x in v)
+    while tape_of(v) is tape:
+        v = v._val
+    if type(v) is Tracked and not live(v):
+        v = untrace(v)
+    if isinstance(v, np.ndarray) and type(v) is not Tracked and v.ndim == 0:
+        return float(v) if v.dtype.kind == "f" else v[()]
+    return v

@@ -3,16 +3,19 @@
 Students stop training with Ctrl-C (in Jupyter: the ■ button, which sends the same signal).
 Python turns the signal into a ``KeyboardInterrupt`` between any two steps of Python code, so
 an optimiser step that updates five arrays one after another can be stopped after two of
-them, and a `gradient` call can be stopped while it is switching the model's arrays to their
-traced class and back. The model is then left half-updated or half-traced.
+them, and a `gradient` call can be stopped while it is switching the model's arrays back to
+plain arrays. The model is then left half-updated or half-traced.
 
 Everything that changes a model or its optimiser state in several steps runs inside
 ``with atomic:``. While the block runs, a Ctrl-C is held back; when the block ends, the held
 ``KeyboardInterrupt`` is raised, so training stops at a consistent point, a moment later.
 
+How: the outermost block puts a small handler (`_hold`) in place of Python's own SIGINT
+handler, which only notes the signal, and puts Python's handler back when it ends. Outside
+these short blocks, Ctrl-C behaves exactly as usual.
+
 Only the main thread receives signals, so in other threads (a dashboard training in the
-background) the block does nothing. Python's own handler is put back when the outermost
-block ends, so outside these short blocks Ctrl-C behaves exactly as usual.
+background) the block does nothing.
 
 >>> import _thread
 >>> from fluxlite.autodiff.interrupts import atomic
@@ -58,40 +61,36 @@ class _Atomic:
         self.saved = None     # the SIGINT handler to put back when the outermost block ends
         self.pending = False  # a Ctrl-C arrived inside the block
 
-    def _hold(self, signum, frame):
-        """Our SIGINT handler while a block runs: remember the signal, act on it later."""
-        self.pending = True
-
     def __enter__(self):
-        if _get_ident() != _MAIN:
-            return self
-        if self.depth == 0:
-            self.pending = False
-            handler = _getsignal(_SIGINT)
-            # Only a Python handler turns Ctrl-C into an exception; with SIG_IGN or SIG_DFL
-            # there is nothing to hold back.
-            if callable(handler) and handler != self._hold:
-                self.saved = handler
-                _setsignal(_SIGINT, self._hold)
-            else:
-                self.saved = None
-        self.depth += 1
+        if _get_ident() == _MAIN:
+            if not self.depth:
+                self.pending = False
+                handler = _getsignal(_SIGINT)
+                # Only a Python handler turns Ctrl-C into an exception; with SIG_IGN or
+                # SIG_DFL there is nothing to hold back.
+                if callable(handler) and handler is not _hold:
+                    self.saved = handler
+                    _setsignal(_SIGINT, _hold)
+            self.depth += 1
         return self
 
     def __exit__(self, *exc):
-        if _get_ident() != _MAIN:
-            return False
-        self.depth -= 1
-        if self.depth:
-            return False
-        handler, self.saved = self.saved, None
-        if handler is not None:
-            _setsignal(_SIGINT, handler)
-        if self.pending:  # read after the handler is back: no signal can slip between the two
-            self.pending = False
-            handler = handler or _signal_module.default_int_handler
-            handler(_SIGINT, None)  # Python's own handler raises KeyboardInterrupt here
+        if _get_ident() == _MAIN:
+            self.depth -= 1
+            if not self.depth:
+                handler = self.saved
+                if handler is not None:
+                    self.saved = None
+                    _setsignal(_SIGINT, handler)
+                if self.pending:  # read after the handler is back: no signal slips between
+                    self.pending = False
+                    (handler or _signal_module.default_int_handler)(_SIGINT, None)
         return False
+
+
+def _hold(signum, frame):
+    """The SIGINT handler while a block runs: note the signal; the block's end acts on it."""
+    atomic.pending = True
 
 
 atomic = _Atomic()

@@ -1,36 +1,50 @@
-"""Tracing plain NumPy code: the tape, traced arrays and primitives.
+"""Tracing plain NumPy code: the tape, traced arrays, primitives and the backward pass.
 
-How it works, in four steps:
+This is the reference path of fluxlite's autodiff, the code lesson 6 opens. How it works:
 
-1. `gradient` opens a `Tape` and hands the function *traced* arrays: NumPy
-   arrays of class `Tracked` that remember which tape they belong to and their
-   position on it.
-2. NumPy sees that class and routes every ufunc (``+``, ``np.exp``, ``@``) to
-   ``Tracked.__array_ufunc__`` and every other NumPy function (``np.sum``,
-   ``np.reshape``) to ``Tracked.__array_function__``. Both look the operation
-   up in the registry of `Primitive` objects and call `apply`.
-3. `apply` computes the result with ordinary NumPy on the untraced values,
-   appends one entry to the tape (the primitive, its inputs, its output) and
-   returns the result as a new traced array.
-4. When the function returns, `backward` walks the tape from the end to the
-   start. Each entry's vector-Jacobian products (*pullbacks*, in Flux's words)
-   turn the gradient of its output into gradients of its inputs.
+1. `gradient` (in ``gradient.py``) opens a `Tape` and hands the function *traced*
+   arrays: NumPy arrays of class `Tracked` that know their tape and their entry on it.
+2. NumPy sees that class and hands fluxlite every call made on it, through the two hooks
+   NumPy offers to ``ndarray`` subclasses: ``Tracked.__array_ufunc__`` receives the
+   elementwise functions (``+``, ``*``, ``@``, ``np.exp``: Python's operators on arrays are
+   ufuncs too) and ``Tracked.__array_function__`` everything else (``np.sum``,
+   ``np.reshape``). Each hook looks the NumPy function up in the registry at the end of
+   this file and calls its `Primitive`.
+3. Calling a primitive runs `apply`: it computes the result with ordinary NumPy on the
+   untraced numbers, appends one entry to the tape (the primitive, its result, its
+   inputs, and which earlier entries those inputs came from) and returns the result as a
+   new traced array.
+4. When the function returns, `backward` walks the tape from the end to the start. Each
+   entry's *pullback* (Flux's word; a vector-Jacobian product) turns the gradient of its
+   result into gradients for its inputs, and a value used several times adds up what it
+   receives from each use.
 
-Tapes nest. A traced array for an inner tape holds, as its untraced value, a
-traced array of the outer tape, so the inner backward pass (written in NumPy)
-is itself traced by the outer tape. That is all nested gradients need.
+Tapes nest. A traced array of an inner tape holds, as its untraced value, an array traced
+by the outer tape; the inner backward pass is written in NumPy, so the outer tape records
+it too. That is all gradients of gradients need.
+
+Tapes belong to a thread. Only the thread that opened a tape records on it: in any other
+thread (a dashboard training in the background, say) a traced array is an ordinary array.
+
+`fluxlite.autodiff.fast` adds shortcuts for the calls a training loop makes thousands of
+times (Python's operators straight to their primitive, a quicker `apply`); with
+``FLUXLITE_REFERENCE=1`` set before import it is not installed and everything runs here.
 """
 import itertools
-import operator
-import sys
+import threading
 
 import numpy as np
 
 from .arrays import Param
+from .switch import REFERENCE
 
-__all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "untrace", "TracingError",
-           "NoGradientRule", "InPlaceError", "NoGradientWarning"]
+__all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "backward", "untrace", "peel",
+           "TracingError", "NoGradientRule", "InPlaceError", "NoGradientWarning"]
 
+_get_ident = threading.get_ident
+
+
+# --------------------------------------------------------------------------- errors
 
 class TracingError(Exception):
     """Raised when fluxlite cannot trace the code inside `gradient`.
@@ -84,31 +98,157 @@ class InPlaceError(TracingError, ValueError):
     """
 
 
+_INPLACE_MESSAGE = (
+    "In-place change of a traced array inside gradient: {what}\n"
+    "gradient records every operation to replay it backwards; changing an array in place would "
+    "erase values the backward pass needs, so the gradient would be silently wrong. "
+    "Build a new array instead, for example `x = x + 1` instead of `x += 1`, "
+    "or `np.where(mask, new, x)` / `np.concatenate(...)` instead of assigning to `x[i]`.")
+
+_OTHER_THREAD = (
+    "This array is being differentiated by a gradient call in another thread (a dashboard "
+    "training in the background, perhaps), so {what} here would change the numbers that "
+    "gradient is using. Wait until that training stops (pause the dashboard), or work on a "
+    "copy: copy.deepcopy(model).")
+
+_LOST = ("An array derived from a traced array has lost its link to the tape: it was made by an "
+         "ndarray method that fluxlite does not trace (such as x.view()). Use the NumPy function "
+         "form instead (np.reshape, np.transpose, indexing), so the gradient can flow through it.")
+
+_COMPLEX = ("fluxlite differentiates real-valued code only, but {what} is complex ({dtype}). "
+            "Work with real arrays: keep the real and imaginary parts as two real arrays "
+            "(z.real, z.imag) and write the arithmetic on them.")
+
+
+# --------------------------------------------------------------------------- the tape
+
 _LEVELS = itertools.count(1)
 
 
 class Tape:
     """The record of one `gradient` call: a list of entries, freed when the call ends.
 
-    Each entry is ``(primitive, output, inputs, kwargs, parents)``, where
-    ``parents`` lists ``(argument position, entry index)`` for the inputs that are
-    on this tape. Inputs of the function are entries with no primitive.
+    Each entry is a tuple ``(primitive, result, inputs, kwargs, parents)``: ``inputs`` are
+    the values the primitive computed with (untraced for this tape), and ``parents`` lists
+    ``(argument position, entry index)`` for the inputs that came from this tape. The
+    function's inputs are entries too, written as None. ``thread`` is the thread recording
+    on the tape, and None once recording has stopped; ``level`` orders nested tapes (the
+    inner one is higher).
 
-    >>> t = Tape(); t.leaf()
-    0
+    >>> t = Tape()
+    >>> t.leaf(), t.leaf(), t.records_here()
+    (0, 1, True)
+    >>> t.stop(); t.records_here()
+    False
     """
 
-    __slots__ = ("entries", "active", "level")
+    __slots__ = ("entries", "level", "thread", "nested")
 
     def __init__(self):
-        self.level = next(_LEVELS)  # later (inner) tapes have higher levels
         self.entries = []
-        self.active = True
+        self.level = next(_LEVELS)
+        self.thread = _get_ident()
+        self.nested = False  # a gradient call started inside this one (a gradient of a gradient)
 
     def leaf(self):
+        """Add an input of the function; return its entry index."""
         self.entries.append(None)
         return len(self.entries) - 1
 
+    def record(self, prim, ans, inputs, kwargs, parents):
+        """Add one computation; return its entry index."""
+        self.entries.append((prim, ans, inputs, kwargs, parents))
+        return len(self.entries) - 1
+
+    def records_here(self):
+        """True while this tape is recording, in the thread asking."""
+        return self.thread == _get_ident()
+
+    def stop(self):
+        """Stop recording: later operations on its arrays are ordinary NumPy."""
+        self.thread = None
+
+    @property
+    def active(self):
+        """True until the tape stops recording (in any thread)."""
+        return self.thread is not None
+
+
+def tape_of(x):
+    """The tape tracing `x` (None for anything that is not traced).
+
+    >>> import numpy as np
+    >>> tape_of(np.ones(2)) is None
+    True
+    """
+    if type(x) is not Tracked:
+        return None
+    try:
+        return x._tape
+    except AttributeError:  # a view made by an ndarray method: its tracing slots were never set
+        raise TracingError(_LOST) from None
+
+
+def live(x):
+    """True when `x` is traced by a tape that is recording in this thread."""
+    t = tape_of(x)
+    return t is not None and t.thread == _get_ident()
+
+
+def _below(x):
+    """The value traced array `x` stands for, one tracing layer down."""
+    v = x._val
+    # None only for a parameter that another thread is just switching back to a plain array;
+    # a traced array shares its memory with the value below it, so a plain view is the same.
+    return np.ndarray.view(x, np.ndarray) if v is None else v
+
+
+def peel(x):
+    """`x` without the tracing layers of tapes that are not recording in this thread.
+
+    >>> import numpy as np
+    >>> peel(np.ones(2))
+    array([1., 1.])
+    """
+    while type(x) is Tracked and not live(x):
+        x = _below(x)
+    return x
+
+
+def untrace(x):
+    """The plain NumPy value under any number of tracing layers.
+
+    A traced array shares its memory with its plain value, so this is a plain view of it.
+
+    >>> import numpy as np
+    >>> untrace(np.ones(2))
+    array([1., 1.])
+    """
+    return np.ndarray.view(x, np.ndarray) if type(x) is Tracked else x
+
+
+def _untrace_tree(x):
+    if type(x) is Tracked:
+        return untrace(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_untrace_tree(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _untrace_tree(v) for k, v in x.items()}
+    return x
+
+
+def _any_live(x):
+    """True when `x`, or an array inside a list, tuple or dict in `x`, is live in this thread."""
+    if type(x) is Tracked:
+        return live(x)
+    if isinstance(x, (list, tuple)):
+        return any(_any_live(v) for v in x)
+    if isinstance(x, dict):
+        return any(_any_live(v) for v in x.values())
+    return False
+
+
+# --------------------------------------------------------------------------- traced arrays
 
 class Tracked(Param):
     """A NumPy array being traced inside `gradient`.
@@ -116,7 +256,7 @@ class Tracked(Param):
     Students never construct one: `gradient` hands them to the function being
     differentiated, and they behave like any other ``np.ndarray``. Its
     attributes are ``_tape`` (the `Tape`), ``_i`` (its entry on the tape) and
-    ``_val`` (the same numbers, untraced for this tape).
+    ``_val`` (the same numbers, one tracing layer down).
 
     >>> import numpy as np, fluxlite as fl
     >>> fl.gradient(lambda x: (print(isinstance(x, np.ndarray)), np.sum(x))[1], np.ones(2))
@@ -125,59 +265,51 @@ class Tracked(Param):
     """
 
     # A subclass of Param, so NumPy asks Tracked first when both meet in one call (a sibling
-    # class would let ndarray's default __array_function__ run the call untraced).
-    # Views made by ndarray methods that fluxlite does not trace have their slots unset;
-    # using one in a traced operation raises instead of silently dropping it.
+    # class would let ndarray's default __array_function__ run the call untraced), and so a
+    # parameter can be switched to it in place (the two share one memory layout).
     __slots__ = ()
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        out = kwargs.get("out")
-        if out is not None:
-            _refuse_out(ufunc, inputs, out)
+        """NumPy's hook for elementwise functions, ``+`` and ``@`` included."""
+        if "out" in kwargs:
+            return _into_out(ufunc, method, inputs, kwargs)
         if method == "__call__":
             prim = UFUNCS.get(ufunc)
             if prim is not None:
-                if not kwargs:
-                    if len(inputs) == 1:
-                        return unary(prim, inputs[0])
-                    if len(inputs) == 2:
-                        return prim.binary(*inputs)
-                return apply(prim, *inputs, **kwargs)
-            if ufunc in CONSTANT_UFUNCS:
+                return prim(*inputs, **kwargs)
+            if ufunc in CONSTANT_UFUNCS:  # comparisons, rounding: no gradient to carry
                 return ufunc(*map(untrace, inputs), **kwargs)
         elif method == "reduce" and ufunc in REDUCERS:
             return REDUCERS[ufunc](*inputs, **kwargs)
+        if not _any_live(inputs):  # nothing recorded here: this is ordinary NumPy
+            return getattr(ufunc, method)(*map(untrace, inputs), **kwargs)
         raise NoGradientRule(_no_rule_message(f"numpy.{ufunc.__name__}" + (
             "" if method == "__call__" else f".{method}")))
 
     def __array_function__(self, func, types, args, kwargs):
+        """NumPy's hook for every other NumPy function (np.sum, np.reshape, ...)."""
         impl = FUNCTIONS.get(func)
         if impl is not None:
             return impl(*args, **kwargs)
         if func in CONSTANT_FUNCTIONS:
             return func(*_untrace_tree(args), **_untrace_tree(kwargs))
-        if func in DECOMPOSED_FUNCTIONS:
+        if func in DECOMPOSED_FUNCTIONS:  # NumPy writes it with functions that have rules
             return func._implementation(*args, **kwargs)
+        if not _any_live(args) and not _any_live(kwargs):
+            return func(*_untrace_tree(args), **_untrace_tree(kwargs))
         raise NoGradientRule(_no_rule_message(_qualname(func)))
 
-    # The arithmetic operators (x + y, 2 * x, x ** 2, W @ x, -x) are set by `_install_operators`
-    # once the primitives are registered: each goes straight to its primitive, skipping
-    # NumPy's slower ufunc override path.
+    # ``x ** y`` as np.power: ndarray's own ``**`` quietly turns ``x ** 2`` into np.square
+    # and ``x ** 0.5`` into np.sqrt, which would hide the rule a reader looks for.
+    def __pow__(self, other):
+        return np.power(self, other)
 
-    def __pos__(self):
-        return apply(UFUNCS[np.positive], self)
+    def __rpow__(self, other):
+        return np.power(other, self)
 
-    def __abs__(self):
-        return apply(UFUNCS[np.absolute], self)
-
-    # ndarray methods that would otherwise make untraced views.
+    # ndarray methods that would otherwise work on the untraced numbers.
     def __getitem__(self, idx):
-        return apply(FUNCTIONS["getitem"], self, idx=idx)
-
-    def __setitem__(self, idx, value):
-        if live(self):
-            raise InPlaceError(_INPLACE_MESSAGE.format(what="x[...] = ..."))
-        np.ndarray.__setitem__(self, idx, untrace(value))
+        return FUNCTIONS["getitem"](self, idx=idx)
 
     @property
     def T(self):
@@ -214,7 +346,7 @@ class Tracked(Param):
 
     def astype(self, dtype, *args, **kwargs):
         if np.issubdtype(np.dtype(dtype), np.floating):
-            return apply(ASTYPE, self, dtype=np.dtype(dtype))
+            return ASTYPE(self, dtype=np.dtype(dtype))
         return untrace(self).astype(dtype, *args, **kwargs)
 
     def dot(self, other):
@@ -247,34 +379,86 @@ class Tracked(Param):
     def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
         return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
+    # Changing a traced array in place would corrupt the record: refuse, and say why.
+    def __setitem__(self, idx, value):
+        _refuse_in_place(self, "x[...] = ...")
+        np.ndarray.__setitem__(untrace(self), idx, untrace(value))
+
     def fill(self, value):
-        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.fill(...)"))
+        _refuse_in_place(self, "x.fill(...)")
+        untrace(self).fill(value)
 
     def sort(self, *args, **kwargs):
-        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.sort() (sorts in place)"))
+        _refuse_in_place(self, "x.sort() (sorts in place)")
+        untrace(self).sort(*args, **kwargs)
 
     def partition(self, *args, **kwargs):
-        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.partition(...) (reorders in place)"))
+        _refuse_in_place(self, "x.partition(...) (reorders in place)")
+        untrace(self).partition(*args, **kwargs)
 
     def put(self, *args, **kwargs):
-        raise InPlaceError(_INPLACE_MESSAGE.format(what="x.put(...)"))
+        _refuse_in_place(self, "x.put(...)")
+        untrace(self).put(*args, **kwargs)
 
-    # Turning a traced array into a Python number cuts it off the tape: math.sin(x) calls
+    # Turning a traced array into Python numbers cuts it off the tape: math.sin(x) calls
     # float(x), and the gradient would silently come back None. Refuse, and say why.
     def __float__(self):
-        _refuse_number(self, "float")
+        _refuse_number(self, "float(x)")
         return float(untrace(self))
 
     def __int__(self):
-        _refuse_number(self, "int")
+        _refuse_number(self, "int(x)")
         return int(untrace(self))
 
     def __complex__(self):
-        _refuse_number(self, "complex")
+        _refuse_number(self, "complex(x)")
         return complex(untrace(self))
+
+    def item(self, *args):
+        _refuse_number(self, "x.item()")
+        return untrace(self).item(*args)
+
+    def tolist(self):
+        _refuse_number(self, "x.tolist()")
+        return untrace(self).tolist()
 
     def __repr__(self):
         return "Tracked(" + repr(untrace(self))[6:]
+
+
+def _refuse_number(x, call):
+    if live(x):
+        raise TracingError(
+            f"{call} was called on a traced array inside gradient: Python numbers carry no "
+            f"gradient, so the result would silently stop depending on x.\n"
+            f"This happens with the math module (math.sin(x), math.exp(x)): use NumPy's "
+            f"functions instead (np.sin(x), np.exp(x)), which fluxlite traces. It also happens "
+            f"when traced numbers are copied into an array (buf[i] = x, or np.array([x, y])): "
+            f"build arrays with np.stack / np.concatenate. To see a value while debugging, "
+            f"print(x) shows its numbers; to keep the loss, use "
+            f"val, grads = fl.withgradient(...) instead of converting it inside.")
+
+
+def _refuse_in_place(x, what):
+    if live(x):
+        raise InPlaceError(_INPLACE_MESSAGE.format(what=what))
+    t = tape_of(x)
+    if t is not None and t.thread is not None:  # recording, but in another thread
+        raise InPlaceError(_OTHER_THREAD.format(what=what))
+
+
+def _into_out(ufunc, method, inputs, kwargs):
+    """A ufunc asked to write into ``out=`` (as ``x += y`` does): refused for traced arrays."""
+    out = kwargs["out"]
+    out = out if isinstance(out, tuple) else (out,)
+    for a in tuple(inputs) + out:
+        if type(a) is Tracked:
+            _refuse_in_place(a, f"numpy.{ufunc.__name__}(..., out=...) (as in `x += y` or "
+                                f"`x *= y`)")
+    # Nothing here is being recorded: ordinary NumPy, writing into the plain arrays.
+    kwargs = dict(kwargs, out=tuple(None if o is None else untrace(o) for o in out))
+    getattr(ufunc, method)(*map(untrace, inputs), **kwargs)
+    return out[0] if len(out) == 1 else out
 
 
 def _no_rule_message(name):
@@ -293,107 +477,42 @@ def _qualname(func):
     return f"{mod}.{func.__name__}"
 
 
-_INPLACE_MESSAGE = (
-    "In-place change of a traced array inside gradient: {what}\n"
-    "gradient records every operation to replay it backwards; changing an array in place would "
-    "erase values the backward pass needs, so the gradient would be silently wrong. "
-    "Build a new array instead, for example `x = x + 1` instead of `x += 1`, "
-    "or `np.where(mask, new, x)` / `np.concatenate(...)` instead of assigning to `x[i]`.")
-
-
-def _refuse_number(x, kind):
-    if live(x):
-        raise TracingError(
-            f"{kind}(x) was called on a traced array inside gradient: a Python number carries no "
-            f"gradient, so the result would silently not depend on x.\n"
-            f"This happens with the math module (math.sin(x), math.exp(x)): use NumPy's functions "
-            f"instead (np.sin(x), np.exp(x)), which fluxlite traces. It also happens when traced "
-            f"numbers are copied into an array (buf[i] = x, or np.array([x, y])): build arrays "
-            f"with np.stack / np.concatenate, and pass arrays, not lists of numbers, to gradient. "
-            f"To look at the value only, for printing, use x.item().")
-
-
-def _refuse_out(ufunc, inputs, out):
-    for a in tuple(inputs) + tuple(out):
-        if live(a):
-            raise InPlaceError(_INPLACE_MESSAGE.format(
-                what=f"numpy.{ufunc.__name__}(..., out=...) (as in `x += y` or `x *= y`)"))
-
-
-def untrace(x):
-    """The plain NumPy value under any number of tracing layers.
-
-    >>> import numpy as np
-    >>> untrace(np.ones(2))
-    array([1., 1.])
-    """
-    while type(x) is Tracked:
-        x = x._val if tape_of(x) is not None else np.ndarray.view(x, np.ndarray)
-    return x
-
-
-def tape_of(x):
-    """The tape a traced array belongs to (None for anything else)."""
-    return getattr(x, "_tape", None) if type(x) is Tracked else None
-
-
-def live(x):
-    """True when `x` is traced by a tape that is still recording."""
-    t = tape_of(x)
-    return t is not None and t.active
-
-
-def _peel(x):
-    """Strip the layers of `x` that belong to tapes no longer recording."""
-    while tape_of(x) is not None and not x._tape.active:
-        x = x._val
-    return x
-
-
-def _untrace_tree(x):
-    if type(x) is Tracked:
-        return untrace(x)
-    if isinstance(x, (list, tuple)):
-        return type(x)(_untrace_tree(v) for v in x)
-    if isinstance(x, dict):
-        return {k: _untrace_tree(v) for k, v in x.items()}
-    return x
-
-
-_LOST = ("An array derived from a traced array has lost its link to the tape: it was made by an "
-         "ndarray method that fluxlite does not trace (such as x.view()). Use the NumPy function "
-         "form instead (np.reshape, np.transpose, indexing), so the gradient can flow through it.")
-
+# --------------------------------------------------------------------------- primitives
 
 class Primitive:
-    """One differentiable operation: a NumPy forward function and one pullback per input.
+    """One differentiable operation: a NumPy forward function and its pullback.
 
-    A pullback (vector-Jacobian product) has the shape ``(g, ans, *args, **kwargs) -> grad``:
-    given the gradient `g` of the output `ans`, it returns the gradient for
-    its own argument, shaped like that argument. Pullbacks are written with
-    NumPy operations, so a pullback can itself be differentiated.
+    The pullback turns the gradient `g` of the result `ans` into gradients for the
+    arguments: ``pullback(g, ans, wanted, *args, **kwargs)`` returns one gradient for each
+    argument position in `wanted` (None where there is none), each shaped like its
+    argument. Most primitives give one small pullback per argument with `defvjp`; a fused
+    one (a whole Dense layer) gives a single pullback for all arguments with `defpullback`,
+    so that work they share is done once. Pullbacks are written with NumPy operations, so a
+    pullback can itself be differentiated.
 
     >>> import numpy as np, fluxlite as fl
     >>> cube = primitive(lambda x: x ** 3, name="cube")
     >>> _ = cube.defvjp(lambda g, ans, x: g * 3 * x ** 2)
     >>> fl.gradient(lambda x: cube(x), 2.0)
     (12.0,)
+    >>> cube.pullback(1.0, 8.0, (0,), 2.0)   # what backward calls: the gradient for argument 0
+    [12.0]
     """
 
-    __slots__ = ("fwd", "vjps", "joint", "name", "checked", "binary")
+    __slots__ = ("fwd", "name", "vjps", "joint", "checked")
 
-    def __init__(self, fwd, name=None, checked=True):
+    def __init__(self, fwd, name=None):
         self.fwd = fwd
-        self.vjps = ()
-        self.joint = None  # one pullback for all arguments, set by `defpullback`
         self.name = name or getattr(fwd, "__name__", "primitive")
-        self.checked = checked  # check each pullback's shape (fluxlite's own, tested ones skip it)
-        self.binary = _binary_op(self)  # `apply` for two positional inputs (operators, most ufuncs)
+        self.vjps = ()        # one pullback per argument, from `defvjp`
+        self.joint = None     # or one pullback for all of them, from `defpullback`
+        self.checked = True   # check the shape of every gradient the pullback returns
 
     def defvjp(self, *vjps):
-        """Set the pullbacks, one per positional argument (None: no gradient)."""
-        self.vjps = vjps + (None,) * 8  # later arguments (if any) carry no gradient
-        self.joint = None
+        """Set one pullback per positional argument, ``(g, ans, *args, **kwargs) -> grad``
+        (None for an argument without a gradient)."""
+        self.vjps, self.joint = vjps, None
+        self.checked = _needs_check(vjps)
         return self
 
     def defpullback(self, pullback):
@@ -412,15 +531,39 @@ class Primitive:
         >>> fl.gradient(lambda a, x: np.sum(scale(a, x)), 2.0, np.array([1.0, 3.0]))
         (4.0, array([2., 2.]))
         """
-        self.vjps = (None,) * 8  # recorded on the tape like any primitive with gradients
-        self.joint = pullback
+        self.vjps, self.joint = (), pullback
+        self.checked = _needs_check((pullback,))
         return self
+
+    def pullback(self, g, ans, wanted, *args, **kwargs):
+        """The gradients for the argument positions in `wanted`, given the gradient `g` of
+        the result `ans`: what `backward` calls for each entry of the tape."""
+        if self.joint is not None:
+            return self.joint(g, ans, wanted, *args, **kwargs)
+        vjps = self.vjps
+        return [vjps[k](g, ans, *args, **kwargs) if k < len(vjps) and vjps[k] is not None
+                else None for k in wanted]
+
+    @property
+    def differentiable(self):
+        """False for a primitive without pullbacks: its result is a constant, not recorded."""
+        return bool(self.vjps) or self.joint is not None
 
     def __call__(self, *args, **kwargs):
         return apply(self, *args, **kwargs)
 
     def __repr__(self):
         return f"<primitive {self.name}>"
+
+
+def _needs_check(fns):
+    """Whether to check the shapes a pullback returns. Always in reference mode; otherwise
+    only for pullbacks written outside fluxlite, since fluxlite's own are covered by its
+    finite-difference tests and the check costs time on every backward pass."""
+    if REFERENCE:
+        return True
+    return not all((getattr(f, "__module__", None) or "").startswith("fluxlite.")
+                   for f in fns if f is not None)
 
 
 def primitive(fwd, name=None):
@@ -432,12 +575,96 @@ def primitive(fwd, name=None):
     >>> fl.gradient(lambda x: np.sum(square(x)), np.array([1.0, 3.0]))
     (array([2., 6.]),)
     """
-    caller = sys._getframe(1).f_globals.get("__name__", "")
-    return Primitive(fwd, name, checked=not caller.startswith("fluxlite."))
+    return Primitive(fwd, name)
+
+
+def apply(prim, *args, **kwargs):
+    """Run primitive `prim` on `args`, recording it on the innermost tape recording here.
+
+    This is the single door through which every traced operation passes (calling a
+    primitive calls it).
+
+    >>> import numpy as np
+    >>> from fluxlite.primitives import UFUNCS
+    >>> apply(UFUNCS[np.add], np.ones(2), 1.0)
+    array([2., 2.])
+    """
+    args = [peel(a) for a in args]  # layers of finished tapes, or other threads', are dropped
+    tape = None
+    for a in args:  # the innermost tape among the arguments records this operation
+        if type(a) is Tracked and (tape is None or a._tape.level > tape.level):
+            tape = a._tape
+    if tape is None or not prim.differentiable:
+        return prim.fwd(*[untrace(a) for a in args], **kwargs)  # plain NumPy
+    inputs, parents = [], []
+    for k, a in enumerate(args):
+        if type(a) is Tracked and a._tape is tape:
+            inputs.append(a._val)         # the numbers, untraced for this tape
+            parents.append((k, a._i))     # and where on the tape they came from
+        else:
+            inputs.append(a)              # a constant here (or traced by an outer tape)
+    ans = prim.fwd(*inputs, **kwargs)
+    if not _traceable(ans, prim):
+        return ans  # integers and booleans carry no gradient
+    return wrap(ans, tape, tape.record(prim, ans, inputs, kwargs, parents))
+
+
+def _traceable(ans, prim):
+    """Only real floating-point results are traced; a complex one is refused."""
+    kind = np.asarray(ans).dtype.kind
+    if kind == "c":
+        raise TracingError(_COMPLEX.format(what=f"the result of {prim.name}",
+                                           dtype=np.asarray(ans).dtype))
+    return kind == "f"
+
+
+def wrap(ans, tape, i):
+    """`ans` as a `Tracked` array at entry `i` of `tape`."""
+    if not isinstance(ans, np.ndarray):
+        ans = np.asarray(ans)  # NumPy returns numbers for 0-d results
+    out = np.ndarray.view(ans, Tracked)  # the same memory: no copy
+    out._tape, out._i, out._val = tape, i, ans
+    return out
+
+
+# --------------------------------------------------------------------------- the backward pass
+
+def backward(tape, out, seed):
+    """Propagate `seed`, the gradient of entry `out`, back through `tape`.
+
+    Returns one gradient per tape entry: for the function's inputs, their gradients (None
+    where no gradient arrived). Walking the tape backwards visits every entry after all the
+    entries that used it, so each one has received all its gradient before passing it on.
+
+    >>> import numpy as np, fluxlite as fl
+    >>> tape = Tape()
+    >>> x = wrap(np.array(3.0), tape, tape.leaf())
+    >>> y = x * x                       # recorded as entry 1
+    >>> tape.stop()
+    >>> float(backward(tape, y._i, np.array(1.0))[0])
+    6.0
+    """
+    entries = tape.entries
+    grads = [None] * len(entries)
+    grads[out] = seed
+    for i in range(out, -1, -1):
+        entry, g = entries[i], grads[i]
+        if entry is None or g is None:
+            continue  # an input of the function (its gradient stays), or nothing flowed here
+        grads[i] = None  # passed on below: let it go
+        prim, ans, inputs, kwargs, parents = entry
+        wanted = tuple(k for k, _ in parents)
+        for (k, j), gk in zip(parents, prim.pullback(g, ans, wanted, *inputs, **kwargs)):
+            if gk is None:
+                continue
+            if prim.checked:
+                gk = _checked_gradient(prim, k, gk, inputs[k])
+            grads[j] = gk if grads[j] is None else grads[j] + gk  # add up every use
+    return grads
 
 
 def _checked_gradient(prim, k, gk, arg):
-    """A user primitive's pullback result, refused with a clear message when its shape is wrong."""
+    """A pullback's result, refused with a clear message when its shape is wrong."""
     want = getattr(arg, "shape", ())
     got = getattr(gk, "shape", ())
     if got != want:
@@ -449,226 +676,13 @@ def _checked_gradient(prim, k, gk, arg):
     return gk
 
 
-def apply(prim, *args, **kwargs):
-    """Run primitive `prim` on `args`, recording it on the innermost active tape.
-
-    This is the single door through which every traced operation passes.
-
-    >>> import numpy as np
-    >>> from fluxlite.primitives import UFUNCS
-    >>> apply(UFUNCS[np.add], np.ones(2), 1.0)
-    array([2., 2.])
-    """
-    top = None
-    vals = list(args)
-    parents = []
-    k = 0
-    for a in args:  # one pass for the common case: every traced input on one recording tape
-        if type(a) is Tracked:
-            try:
-                t = a._tape
-            except AttributeError:
-                raise TracingError(_LOST) from None
-            if t is not top:
-                if top is not None or not t.active:
-                    return _apply_nested(prim, args, kwargs)
-                top = t
-            vals[k] = a._val
-            parents.append((k, a._i))
-        k += 1
-    if top is None:
-        return prim.fwd(*args, **kwargs)
-    ans = prim.fwd(*vals, **kwargs)
-    if not prim.vjps:
-        return ans
-    entries = top.entries
-    entries.append((prim, ans, vals, kwargs, parents))
-    return wrap(ans, top, len(entries) - 1)
-
-
-_NO_KWARGS = {}
-
-
-def unary(prim, a):
-    """`apply` specialised for one input and no keywords (np.exp(x), -x, np.sum(x))."""
-    if type(a) is not Tracked:
-        return apply(prim, a)
-    try:
-        t = a._tape
-    except AttributeError:
-        return apply(prim, a)
-    if not t.active:
-        return apply(prim, a)
-    val = a._val
-    ans = prim.fwd(val)
-    entries = t.entries
-    i = len(entries)
-    entries.append((prim, ans, (val,), _NO_KWARGS, ((0, a._i),)))
-    if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined for float64 and float32
-        d = ans.dtype
-        if d is _F64 or d is _F32:
-            out = ans.view(Tracked)
-            out._tape, out._i, out._val = t, i, ans
-            return out
-    return wrap(ans, t, i)
-
-
-def _binary_op(prim, swap=False):
-    """`apply` specialised for two positional inputs and no keywords: ``op(a, b)``.
-
-    With ``swap`` it is a reflected operator method, ``op(self, other)`` computing
-    ``other op self`` (``2 * x`` calls ``x.__rmul__(2)``).
-    """
-    def op(a, b):
-        if swap:
-            a, b = b, a
-        try:
-            if type(a) is Tracked:
-                t = a._tape
-                if type(b) is Tracked:
-                    if b._tape is not t or not t.active:
-                        return apply(prim, a, b)
-                    va, vb = a._val, b._val
-                    parents = ((0, a._i), (1, b._i))
-                else:
-                    if not t.active:
-                        return apply(prim, a, b)
-                    va, vb = a._val, b
-                    parents = ((0, a._i),)
-            else:
-                t = b._tape
-                if not t.active:
-                    return apply(prim, a, b)
-                va, vb = a, b._val
-                parents = ((1, b._i),)
-        except AttributeError:  # not traced at all, or a view that lost its tape: apply sorts it out
-            return apply(prim, a, b)
-        ans = prim.fwd(va, vb)
-        entries = t.entries
-        i = len(entries)
-        entries.append((prim, ans, (va, vb), _NO_KWARGS, parents))
-        if type(ans) is np.ndarray:  # wrap(ans, t, i), inlined: arithmetic on a traced
-            out = ans.view(Tracked)  # (floating) array gives floating arrays
-            out._tape, out._i, out._val = t, i, ans
-            return out
-        return wrap(ans, t, i)
-    return op
-
-
-# Python's operators on traced arrays, and the NumPy function each one is.
-_OPERATORS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.divide,
-              "pow": np.power, "matmul": np.matmul}
-
-
-def _install_operators():
-    """Give `Tracked` its arithmetic operators, once `fluxlite.primitives` has registered them."""
-    for name, ufunc in _OPERATORS.items():
-        prim = UFUNCS[ufunc]
-        setattr(Tracked, f"__{name}__", prim.binary)
-        setattr(Tracked, f"__r{name}__", _binary_op(prim, swap=True))
-    negative = UFUNCS[np.negative]
-    Tracked.__neg__ = lambda self: unary(negative, self)
-
-
-def _apply_nested(prim, args, kwargs):
-    """`apply` when inputs come from several tapes (nested gradients) or finished ones."""
-    top = None
-    for a in args:
-        if type(a) is Tracked:
-            t = a._tape
-            if not t.active:  # a value kept from a finished (or replaying) tape
-                return apply(prim, *[_peel(a) for a in args], **kwargs)
-            if top is None or t.level > top.level:
-                top = t
-    vals = []
-    parents = []
-    for k, a in enumerate(args):
-        if type(a) is Tracked and a._tape is top:
-            vals.append(a._val)
-            parents.append((k, a._i))
-        else:
-            vals.append(a)
-    ans = prim.fwd(*vals, **kwargs)
-    entries = top.entries
-    entries.append((prim, ans, vals, kwargs, parents))
-    return wrap(ans, top, len(entries) - 1)
-
-
-_F64, _F32 = np.dtype(np.float64), np.dtype(np.float32)  # the usual dtypes, compared by identity
-
-
-def wrap(ans, tape, i):
-    """`ans` as a `Tracked` array at entry `i` of `tape`."""
-    if type(ans) is np.ndarray and ans.dtype.kind == "f":  # the common case first
-        out = ans.view(Tracked)
-    elif type(ans) is Tracked:
-        out = np.ndarray.view(ans, Tracked)
-    elif isinstance(ans, np.ndarray):
-        if ans.dtype.kind not in "fc":
-            return ans
-        out = ans.view(Tracked)
-    else:
-        ans = np.asarray(ans)
-        if ans.dtype.kind not in "fc":
-            return ans
-        out = ans.view(Tracked)
-    out._tape = tape
-    out._i = i
-    out._val = ans
-    return out
-
-
-_POSITION = operator.itemgetter(0)  # the argument position of a ``(position, entry)`` parent
-
-
-def backward(tape, out_i, seed, inputs=0):
-    """Propagate `seed`, the gradient of entry `out_i`, back through `tape`.
-
-    Returns the list of gradients, one per entry (None where no gradient arrived). The
-    first `inputs` entries are known to be inputs of the function, so the walk stops there.
-    """
-    entries = tape.entries
-    grads = [None] * len(entries)
-    grads[out_i] = seed
-    for i in range(out_i, inputs - 1, -1):
-        e = entries[i]
-        if e is None:  # an input of the function: its gradient stays in grads
-            continue
-        g = grads[i]
-        if g is None:  # the result does not depend on this entry
-            continue
-        grads[i] = None  # not needed any more: let it go
-        prim, ans, vals, kwargs, parents = e
-        if prim.joint is not None:
-            gs = prim.joint(g, ans, tuple(map(_POSITION, parents)), *vals, **kwargs)
-            for (k, j), gk in zip(parents, gs):
-                if gk is None:
-                    continue
-                if prim.checked:
-                    gk = _checked_gradient(prim, k, gk, vals[k])
-                old = grads[j]
-                grads[j] = gk if old is None else old + gk
-            continue
-        vjps = prim.vjps
-        for k, j in parents:
-            vjp = vjps[k]
-            if vjp is None:
-                continue
-            gk = vjp(g, ans, *vals, **kwargs) if kwargs else vjp(g, ans, *vals)
-            if prim.checked:
-                gk = _checked_gradient(prim, k, gk, vals[k])
-            old = grads[j]
-            grads[j] = gk if old is None else old + gk
-    return grads
-
-
-# The registry, filled by fluxlite.primitives: NumPy callable -> how to trace it.
+# --------------------------------------------------------------------------- the registry
+# Filled by fluxlite.primitives: NumPy callable -> how to trace it.
 UFUNCS = {}                 # ufunc -> Primitive
 REDUCERS = {}               # ufunc -> function handling ufunc.reduce (np.add.reduce -> sum)
 FUNCTIONS = {}              # NumPy function -> function taking NumPy's own arguments
 CONSTANT_UFUNCS = set()     # ufuncs whose result carries no gradient (comparisons, floor, ...)
 CONSTANT_FUNCTIONS = set()  # functions whose result carries no gradient (argmax, shape, ...)
-DECOMPOSED_FUNCTIONS = set()  # functions NumPy implements with operations we trace (np.var, ...)
+DECOMPOSED_FUNCTIONS = set()  # functions NumPy implements with operations we trace (np.hstack, ...)
 HINTS = {}                  # "numpy.name" -> advice shown when a function has no rule
 ASTYPE = Primitive(lambda x, dtype: x.astype(dtype), "astype").defvjp(lambda g, ans, x, dtype: g)
-

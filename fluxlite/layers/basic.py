@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import functors
 from ..autodiff.arrays import Param
-from ..autodiff.tracer import apply, primitive
+from ..autodiff.tracer import primitive
 from .checks import check_ndim, check_size, match_dtype, shape_error
 from .init import as_weight, create_bias, glorot_uniform, ones32, randn32
 from .show import Layer, act_suffix, fname, layer_string
@@ -236,10 +236,10 @@ class Dense(Layer):
             # The common case, checked in one line, going straight to the primitive.
             σ = self.σ
             if σ is identity:
-                return apply(_DENSE, W, b, x)
+                return _DENSE(W, b, x)
             name = _FUSED_BY_FN.get(σ) if type(σ).__hash__ is not None else None
             if name is not None:
-                return apply(_DENSE, W, b, x, name)  # positional: no keyword dict to build
+                return _DENSE(W, b, x, name)  # positional: no keyword dict to build
             return affine(W, b, x, σ)
         n_in = W.shape[1]
         check_size(self, x, n_in)

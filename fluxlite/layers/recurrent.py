@@ -27,7 +27,7 @@ import numpy as np
 from .. import functors
 from ..autodiff.arrays import Param
 from ..nnlib import _kernel_primitive
-from ..autodiff.tracer import tape_of
+from ..autodiff.tracer import peel
 from ..activations import tanh, σ as sigmoid
 from .checks import check_size, match_dtype, shape_error
 from .init import glorot_uniform, zeros32
@@ -289,9 +289,7 @@ def _finished(v):
     """`v` without the layers of finished `gradient` calls (a state kept after the call)."""
     if isinstance(v, tuple):
         return tuple(_finished(a) for a in v)
-    while tape_of(v) is not None and not tape_of(v).active:
-        v = v._val
-    return v
+    return peel(v)
 
 
 def _batch(v):

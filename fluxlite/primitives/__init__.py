@@ -9,11 +9,14 @@ Importing this package fills the registry in `fluxlite.autodiff.tracer`.
 """
 import numpy as np
 
+from ..autodiff.switch import REFERENCE
 from ..autodiff.tracer import (CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, DECOMPOSED_FUNCTIONS, FUNCTIONS,
-                               HINTS, UFUNCS, _install_operators)
+                               HINTS, UFUNCS)
 from . import arithmetic, linalg, reductions, shape  # noqa: F401  (registration)
 
-_install_operators()
+if not REFERENCE:  # the fast paths need the registry filled; see fluxlite.autodiff.fast
+    from ..autodiff import fast
+    fast.install()
 
 __all__ = ["supported", "UFUNCS", "FUNCTIONS"]
 

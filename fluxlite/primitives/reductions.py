@@ -11,7 +11,7 @@ broadcasting does the spreading::
 """
 import numpy as np
 
-from ..autodiff.tracer import FUNCTIONS, REDUCERS, apply, primitive, unary
+from ..autodiff.tracer import FUNCTIONS, REDUCERS, primitive
 
 
 def _axes(ndim, axis):
@@ -71,8 +71,6 @@ def _fill(g, x):
     return g * np.ones(x.shape, dtype=x.dtype)
 
 
-SUM_ALL = primitive(lambda x: np.add.reduce(x, axis=None, keepdims=True).reshape(()), "numpy.sum").defvjp(
-    lambda g, ans, x: _fill(g, x))
 SUM = primitive(lambda x, axis=None, keepdims=False: np.add.reduce(x, axis=axis, keepdims=keepdims),
                 "numpy.sum").defvjp(lambda g, ans, x, axis=None, keepdims=False:
                                     _spread(g, x, axis, keepdims))
@@ -99,15 +97,9 @@ def _reducer(prim, name):
                             f"mask with np.where(mask, x, 0) before reducing instead.")
         if type(axis) is list:
             axis = tuple(axis)
-        return apply(prim, a, axis=axis, keepdims=keepdims)
+        return prim(a, axis=axis, keepdims=keepdims)
     reduce.__name__ = name
     return reduce
-
-
-def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-    if axis is None and not keepdims and out is None and not kw:
-        return unary(SUM_ALL, a)  # the usual loss reduction, on the fast path
-    return _reduce_sum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
 
 
 def _ufunc_reducer(reduce):
@@ -126,8 +118,6 @@ for _fn, _prim, _ufunc in [(np.sum, SUM, np.add), (np.mean, MEAN, None), (np.max
     FUNCTIONS[_fn] = _reducer(_prim, _fn.__name__)
     if _ufunc is not None:
         REDUCERS[_ufunc] = _ufunc_reducer(FUNCTIONS[_fn])
-_reduce_sum = FUNCTIONS[np.sum]
-FUNCTIONS[np.sum] = _sum
 
 
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
