@@ -230,6 +230,8 @@ case("np.dot (number, array)", np.dot, call(arrays(shape=()), arrays()))
 case("np.outer", np.outer, call(arrays(), arrays()))
 case("np.vdot", np.vdot, shapes(min_dims=1).flatmap(lambda s: call(arrays(s), arrays(s))))
 case("np.inner (vectors)", np.inner, matmul_args("vector @ vector"))
+case("np.inner (number, array)", np.inner, call(arrays(shape=()), arrays()))
+case("np.inner (array, number)", np.inner, call(arrays(), arrays(shape=())))
 case("np.inner (arrays, last axes)", np.inner,
      st.tuples(shapes(min_dims=1, max_dims=2), shapes(max_dims=1), st.integers(1, 3)).flatmap(
          lambda t: call(arrays(t[0] + (t[2],)), arrays(t[1] + (t[2],)))))
@@ -367,14 +369,14 @@ def var_args(draw, min_count=1):
     (x,), kw = draw(reduce_args(separated, allow_empty_axes=False, min_dims=1))
     axis = kw["axis"]
     count = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
-    assume(count >= min_count)  # std has a kink where the variance is 0 (a single element)
+    assume(count >= min_count)
     if count > 1:
         kw["ddof"] = draw(st.sampled_from([0, 1]))
     return (x,), kw
 
 
 case("np.var", np.var, var_args())
-case("np.std", np.std, var_args(min_count=2))
+case("np.std", np.std, var_args())  # one element included: std is 0 there, and so its slope
 
 
 @st.composite
@@ -998,10 +1000,12 @@ def test_comparisons_argmax_and_integer_casts_work_and_carry_no_gradient():
     assert int(seen["argmax"]) == 2
     assert type(seen["ints"]) is np.ndarray and seen["ints"].dtype.kind == "i"
     np.testing.assert_array_equal(seen["floor"], [0.0, -1.0, 2.0])
-    # a result built only from comparisons, indices and integer casts has no gradient at all
-    assert fl.gradient(lambda x: float(np.argmax(x)), x) == (None,)
-    assert fl.gradient(lambda x: np.sum(x.astype(int)) * 1.0, x) == (None,)
-    assert fl.gradient(lambda x: np.sum(x > 0) + 0.0, x) == (None,)
+    # a result built only from comparisons, indices and integer casts has no gradient at all,
+    # and gradient says so rather than training on silently
+    for f in [lambda x: float(np.argmax(x)), lambda x: np.sum(x.astype(int)) * 1.0,
+              lambda x: np.sum(x > 0) + 0.0]:
+        with pytest.warns(fl.NoGradientWarning, match="does not depend on anything"):
+            assert fl.gradient(f, x) == (None,)
 
 
 def test_float_casts_keep_the_gradient_in_the_arguments_precision():
@@ -1072,7 +1076,8 @@ def test_vector_norms_of_every_order_have_gradients():
     assert fl.gradient(lambda x: np.linalg.norm(x, ord=np.inf), x)[0].tolist() == [0.0, -1.0]
     g, = fl.gradient(lambda x: np.linalg.norm(x, ord=3), x)
     np.testing.assert_allclose(g, np.sign(x) * np.abs(x) ** 2 / np.sum(np.abs(x) ** 3) ** (2 / 3))
-    assert fl.withgradient(lambda x: np.linalg.norm(x, ord=0), x) == (2.0, (None,))
+    with pytest.warns(fl.NoGradientWarning):  # ord=0 counts the non-zeros: a constant
+        assert fl.withgradient(lambda x: np.linalg.norm(x, ord=0), x) == (2.0, (None,))
 
 
 def test_matrix_norms_have_gradients_or_say_which_orders_do_not():
@@ -1219,3 +1224,21 @@ def test_activations_of_a_number_give_a_numpy_scalar_like_np_tanh(f):
 
 def test_sigmoid_and_logsigmoid_have_their_greek_aliases():
     assert fl.sigmoid is fl.σ and fl.logsigmoid is fl.logσ
+
+
+def test_std_of_a_single_value_or_equal_values_has_slope_zero_not_nan():
+    # std is identically 0 for one value; written as sqrt(var) its slope would be 0 · ∞ = NaN
+    for x in [np.array([3.0]), np.array([[2.0, 2.0, 2.0]])]:
+        g, = fl.gradient(lambda x: np.std(x), x)
+        np.testing.assert_array_equal(g, np.zeros_like(x))
+    g, = fl.gradient(lambda x: np.sum(np.std(x, axis=1)), np.array([[1.0], [5.0]]))
+    np.testing.assert_array_equal(g, [[0.0], [0.0]])
+    g, = fl.gradient(lambda x: np.std(x, ddof=1), np.array([1.0, 3.0]))
+    np.testing.assert_allclose(g, [-0.5 ** 0.5, 0.5 ** 0.5])
+
+
+def test_inner_with_a_number_is_a_product_as_in_numpy():
+    A = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(fl.gradient(lambda s, A: np.sum(np.inner(s, A)), 1.5, A)[1],
+                                  np.full((2, 2), 1.5))
+    assert fl.gradient(lambda s: np.sum(np.inner(A, s)), 1.5) == (10.0,)

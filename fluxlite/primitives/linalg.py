@@ -55,6 +55,8 @@ def _outer(a, b, out=None):
 
 
 def _inner(a, b):
+    if np.ndim(a) == 0 or np.ndim(b) == 0:  # NumPy's inner with a number is a product
+        return np.multiply(a, b)
     if np.ndim(a) <= 1 and np.ndim(b) <= 1:
         return _dot(a, b)
     return np.tensordot(a, b, axes=(-1, -1))

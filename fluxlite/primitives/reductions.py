@@ -8,6 +8,7 @@ broadcasting does the spreading::
     d mean(x) = sum(dx) / n                  every element gets g / n
     d max(x)  = dx at the maximum            the winner gets g (ties share it)
     d prod(x) = sum(prod(x) / x_i dx_i)      each element gets g times the product of the others
+    d std(x)  = sum((x_i - mean) dx_i) / ((n - ddof) std(x))      (0 where std(x) = 0)
 """
 import numpy as np
 
@@ -128,8 +129,24 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
     return np.sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
 
+def _std_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
+    """d std(x) = (x - mean(x)) / ((n - ddof) std(x)) dx. Where std is 0 (one value, or all
+    equal) the slope is taken as 0: the function is flat there, or has a corner whose
+    one-sided slopes cancel, as |x| has at 0. (Writing std as sqrt(var) would give 0 · ∞ =
+    NaN there, since sqrt has an infinite slope at 0.)"""
+    s = _expand(ans, x, axis, keepdims)
+    d = x - np.mean(x, axis=axis, keepdims=True)
+    return _expand(g, x, axis, keepdims) * d / ((_count(x, axis) - ddof) * np.where(s == 0, 1.0, s))
+
+
+STD = primitive(lambda x, axis=None, ddof=0, keepdims=False:
+                np.std(x, axis=axis, ddof=ddof, keepdims=keepdims), "numpy.std").defvjp(_std_vjp)
+
+
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
-    return np.sqrt(_var(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return STD(a, axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 FUNCTIONS[np.var] = _var
