@@ -54,6 +54,7 @@ def param(a, dtype=None):
     """Make a trainable copy of `a` (an array, a list or a number).
 
     The copy is float64 unless `a` is already floating point or `dtype` says otherwise.
+    Complex numbers are refused: fluxlite differentiates real-valued code only.
 
     >>> import fluxlite as fl
     >>> w = fl.param([1, 2, 3])
@@ -61,6 +62,10 @@ def param(a, dtype=None):
     (Param([1., 2., 3.]), dtype('float64'))
     """
     a = np.asarray(a)
+    if a.dtype.kind == "c" or dtype is not None and np.dtype(dtype).kind == "c":
+        raise TypeError("fl.param: fluxlite trains real numbers only, but this is complex. Keep "
+                        "the real and imaginary parts as two real parameters: "
+                        "fl.param(z.real), fl.param(z.imag).")
     if dtype is None:
         dtype = a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64
     return np.array(a, dtype=dtype, copy=True).view(Param)

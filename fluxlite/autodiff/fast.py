@@ -422,6 +422,8 @@ def _walk(y, plan, index):
     """Record container `y` (and what is under it) in `plan`; return its gradient template."""
     t = type(y)
     if t is Param:
+        if y.dtype.kind == "c":
+            raise _Unplannable  # the reference path refuses it, with the reason
         k = index.get(id(y))
         if k is not None:
             return None  # met before (tied weights): the gradient goes to the first place

@@ -128,6 +128,13 @@ _ONLY_PLAIN = (
     "fl.randn(2, 2), or use a layer such as fl.Dense, whose arrays are trainable.")
 
 
+def _trainable(p):
+    """`p`, a Param, checked to be real (fluxlite differentiates real-valued code only)."""
+    if p.dtype.kind == "c":
+        raise TypeError(_COMPLEX.format(what=f"a parameter of shape {p.shape}", dtype=p.dtype))
+    return p
+
+
 def params(*xs):
     """Collect the trainable arrays in `xs` (arrays, models, lists) into `Params`.
 
@@ -147,11 +154,11 @@ def params(*xs):
     for x in xs:
         if isinstance(x, Params):
             for p in x:
-                ps.push(p)
+                ps.push(p)  # checked when that Params was made
         elif isinstance(x, np.ndarray):
             if not isinstance(x, Param):
                 raise TypeError(_PLAIN_ARRAY.format(shape=x.shape))
-            ps.push(x)
+            ps.push(_trainable(x))
         elif isinstance(x, (int, float)):
             raise TypeError(f"params() got the number {x!r}; numbers cannot be updated in place. "
                             f"Use a trainable array instead: fl.param([{x!r}]).")
@@ -159,7 +166,7 @@ def params(*xs):
             found, plain = 0, []
             for leaf in functors.leaves(x, trainable=True):
                 if isinstance(leaf, Param):
-                    ps.push(leaf)
+                    ps.push(_trainable(leaf))
                     found += 1
                 elif leaf.dtype.kind == "f":
                     plain.append(leaf)
@@ -435,8 +442,7 @@ _OTHER_THREAD = (
 def _lift(p, tape, lifted):
     """Trace parameter `p` in place for the length of the call: its class becomes `Tracked`,
     so the function, which holds `p` itself, records every use of it. Its identity is kept."""
-    if p.dtype.kind == "c":
-        raise TypeError(_COMPLEX.format(what=f"a parameter of shape {p.shape}", dtype=p.dtype))
+    _trainable(p)
     if type(p) is Tracked:
         if live(p):  # traced by an outer gradient in this thread: add a layer on top
             below = np.ndarray.view(p, Tracked)
