@@ -3,7 +3,8 @@
 #   make venv    .venv with fluxlite installed editable plus every extra but `bench`
 #                (reinstalls only when pyproject.toml changes)
 #   make lab     JupyterLab on lessons/
-#   make test    system packages, then every suite: unit tests + doctests, nbval on the lessons,
+#   make test    system packages, then every suite: unit tests + doctests, the core's suites
+#                again with FLUXLITE_REFERENCE=1 (no fast paths), nbval on the lessons,
 #                browser tests, and the Binder configuration
 #   make bench   every bench/*.py, one after another
 #
@@ -53,10 +54,11 @@ define pytest_suite
 	fi
 endef
 
-.PHONY: help venv lab test test-unit test-lessons test-browser test-binder system-deps bench clean
+.PHONY: help venv lab test test-unit test-reference test-lessons test-browser test-binder system-deps \
+	bench clean
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
 venv: $(STAMP)
 
@@ -71,7 +73,7 @@ $(STAMP): pyproject.toml
 lab: venv
 	$(BIN)/jupyter lab lessons/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: venv system-deps test-unit test-lessons test-browser test-binder
+test: venv system-deps test-unit test-reference test-lessons test-browser test-binder
 	@echo "make test: every suite that exists passed"
 
 # Debian's Chromium for the Playwright browser tests (never `playwright install`).
@@ -92,6 +94,19 @@ system-deps:
 # Unit tests (tests/) and the >>> examples in fluxlite/ and widgets/ (see pyproject.toml).
 test-unit: venv
 	$(call pytest_suite,unit tests and doctests,--ignore=tests/browser)
+
+# The same core suites once more on the reference path: FLUXLITE_REFERENCE=1 leaves out every
+# fast path (fluxlite/autodiff/fast.py, the grouped optimiser state, the conv tricks), so the
+# code a student reads is tested as it is. tests/test_reference_mode.py, in test-unit,
+# compares the numbers of the two modes directly.
+REFERENCE_SUITES = $(wildcard $(addprefix tests/,test_primitives.py test_gradient_api.py \
+	test_errors.py test_lost_gradients.py test_threads.py test_interrupts.py test_layers_basic.py \
+	test_layers_normalise.py test_conv.py test_recurrent.py test_losses.py test_optimisers.py \
+	test_train.py test_memory.py))
+
+test-reference: venv
+	$(call pytest_suite,core suites in reference mode (FLUXLITE_REFERENCE=1),$(REFERENCE_SUITES) fluxlite)
+test-reference: export FLUXLITE_REFERENCE = 1
 
 # The lessons' stored outputs were made with OpenBLAS's Haswell kernels. Under another kernel
 # (SkylakeX's AVX-512 ones, say) a matrix product sums in another order, and a float32 training

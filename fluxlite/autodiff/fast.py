@@ -35,7 +35,6 @@ from .. import functors
 from ..functors import _KINDS
 from . import tracer as T
 from .arrays import Param
-from .interrupts import atomic
 from .tracer import Tracked
 
 __all__ = ["install", "apply", "unary"]
@@ -274,10 +273,13 @@ def _in_place(f, args, params, with_value, warn, build, how):
     """``f(*args)`` and its gradient with respect to `params`, a list of arrays traced in
     place (parameter k is tape entry k). ``build(how, gradients)`` makes the result.
 
+    For a model (explicit style) every array must be a plain `Param` when the switch is made;
+    if one has been taken by a gradient call of another thread in the meantime, the call is
+    left to the reference path (None), which works on a snapshot of it.
+
     Unlike the reference path, the switch to the traced class runs without ``atomic``, to
-    save its cost on every step: each parameter is listed in `lifted` before it is switched,
-    so an interrupt at any moment leaves nothing switched that the ``finally`` block (which
-    does run inside ``atomic``) does not switch back."""
+    save its cost on every step: each parameter is listed in `swapped` before it is switched,
+    so an interrupt at any moment leaves nothing switched that `_close` does not switch back."""
     tape = T.Tape()
     entries = tape.entries
     swapped = []  # Params switched to the traced class
@@ -287,22 +289,20 @@ def _in_place(f, args, params, with_value, warn, build, how):
     except AttributeError:
         recording = G._recording()
     try:
-        _SWITCH.acquire()
-        try:
+        with _SWITCH:  # (a lock's `with` is written in C: no Ctrl-C between taking it and the block)
             if recording:
                 recording[-1].nested = True
             recording.append(tape)
             for p in params:
                 if type(p) is Param:  # the usual case, without `_lift`'s bookkeeping
                     swapped.append(p)
-                    v = p.view(np.ndarray)
-                    p.__class__ = Tracked
-                    p._tape, p._i, p._val = tape, len(entries), v
+                    p._tape, p._i, p._val = tape, len(entries), p.view(np.ndarray)
+                    p.__class__ = Tracked  # after the slots, as in `_lift`
                     entries.append(None)
+                elif build is _model_gradient:
+                    return None  # the `finally` below switches back what was switched
                 else:
                     G._lift(p, tape, lifted)
-        finally:
-            _SWITCH.release()
         val = f(*args)
         grads = _backward_from(val, tape)
         if grads is None:
@@ -314,16 +314,11 @@ def _in_place(f, args, params, with_value, warn, build, how):
         result = build(how, gs)
         return G.WithGradient(G._value(val, tape), result) if with_value else result
     finally:
-        with atomic, _SWITCH:  # (the lock's own `with` is quick: it is written in C)
-            for p in swapped:
-                p._tape = p._val = None  # no reference cycle left behind
-                p.__class__ = Param
-            if lifted or recording[-1] is not tape:
-                G._close(tape, recording, lifted)
-            else:  # `_close` for the usual case
-                recording.pop()
-                tape.thread = None
-                entries.clear()
+        try:
+            G._close(tape, recording, lifted, swapped)
+        except KeyboardInterrupt:  # as in the reference path
+            G._close(tape, recording, lifted, swapped)
+            raise
 
 
 def _backward_from(out, tape):

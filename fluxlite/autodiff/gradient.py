@@ -330,9 +330,12 @@ def _differentiate(f, args, with_value, warn=True):
         else:
             result = tuple(_collect(t, a, grads, seen, tape) for t, a in zip(traced, args))
         return WithGradient(_value(val, tape), result) if with_value else result
-    finally:
-        with atomic, _SWITCH:  # 4. every array back to its own class
+    finally:  # 4. every array back to its own class
+        try:
             _close(tape, recording, lifted)
+        except KeyboardInterrupt:  # Ctrl-C came just before `_close` held it back: once more
+            _close(tape, recording, lifted)
+            raise
 
 
 def _push(recording, tape):
@@ -342,15 +345,22 @@ def _push(recording, tape):
     recording.append(tape)
 
 
-def _close(tape, recording, lifted):
-    """End a gradient call: free the tape and switch every array traced in place back."""
-    if tape in recording:
-        recording.remove(tape)
-    tape.stop()
-    tape.entries.clear()
-    for a, cls, (t, i, v) in reversed(lifted):
-        a._tape, a._i, a._val = t, i, v  # (None, None, None) for a Param: no cycle left behind
-        a.__class__ = cls
+def _close(tape, recording, lifted, swapped=()):
+    """End a gradient call: free the tape and switch every array traced in place back.
+
+    `swapped` lists Params switched without `_lift`'s record (the fast path does that). It
+    runs inside ``atomic`` and may safely run twice: a Ctrl-C that arrives just before the
+    block takes hold is raised at its start, and the caller then runs it again."""
+    with atomic, _SWITCH:
+        for p in swapped:
+            p.__class__ = Param
+            p._tape = p._val = None  # no reference cycle left behind
+        for a, cls, (t, i, v) in reversed(lifted):
+            a.__class__ = cls
+            a._tape, a._i, a._val = t, i, v  # (None, None, None) for a Param, as above
+        if tape in recording:
+            recording.remove(tape)
+        tape.close()
 
 
 def _backward_from(out, tape):
@@ -433,10 +443,20 @@ def _user_stacklevel():
 # --------------------------------------------------------------------------- tracing inputs
 
 _OTHER_THREAD = (
-    "gradient: this model (an array of shape {shape}) is being differentiated right now by a "
-    "gradient call in another thread (a dashboard training in the background, perhaps). One "
-    "array cannot be traced by two threads at once. Wait until that training stops (pause "
-    "the dashboard), or differentiate a copy: copy.deepcopy(model).")
+    "gradient: this model (an array of shape {shape}) is being differentiated right now by "
+    "another gradient call, in another thread (a dashboard training in the background, "
+    "perhaps). One array cannot be traced by two calls at once in the implicit style. Wait "
+    "until that training stops (pause the dashboard), differentiate a copy "
+    "(copy.deepcopy(model)), or use the explicit style, gradient(lambda m: loss(m), model), "
+    "which works on a snapshot of arrays that are in use.")
+
+
+def _in_use(x):
+    """True when traced array `x` belongs to a gradient call that has not ended, and that is
+    not recording in this thread: another thread's (or, after its recording stopped, an
+    outer call's)."""
+    t = tape_of(x)
+    return t is not None and t.owner is not None
 
 
 def _lift(p, tape, lifted):
@@ -447,7 +467,7 @@ def _lift(p, tape, lifted):
         if live(p):  # traced by an outer gradient in this thread: add a layer on top
             below = np.ndarray.view(p, Tracked)
             below._tape, below._i, below._val = p._tape, p._i, p._val
-        elif p._tape is not None and p._tape.thread is not None:
+        elif _in_use(p):
             raise TracingError(_OTHER_THREAD.format(shape=p.shape))
         else:
             below = np.ndarray.view(p, np.ndarray)
@@ -455,8 +475,10 @@ def _lift(p, tape, lifted):
     else:
         lifted.append((p, p.__class__, (None, None, None)))
         below = np.ndarray.view(p, np.ndarray)
-        p.__class__ = Tracked
+    # The slots first, then the class: another thread that sees the traced class also sees
+    # which tape it belongs to.
     p._tape, p._i, p._val = tape, tape.leaf(), below
+    p.__class__ = Tracked
 
 
 def _track(x, tape, lifted, top=True):
@@ -487,7 +509,7 @@ def _track(x, tape, lifted, top=True):
             val = x._val  # the same array passed as two arguments: each gets its own gradient
         elif live(x):
             val = x  # traced by an outer gradient in this thread (nesting)
-        elif tape_of(x).active:  # being traced by another thread: take a snapshot of its numbers
+        elif _in_use(x):  # traced by another thread's gradient call: a snapshot of its numbers
             val = np.array(untrace(x))
         else:
             val = untrace(x)

@@ -132,22 +132,25 @@ class Tape:
     the values the primitive computed with (untraced for this tape), and ``parents`` lists
     ``(argument position, entry index)`` for the inputs that came from this tape. The
     function's inputs are entries too, written as None. ``thread`` is the thread recording
-    on the tape, and None once recording has stopped; ``level`` orders nested tapes (the
-    inner one is higher).
+    on the tape, and None once recording has stopped; ``owner`` is the thread whose gradient
+    call it belongs to, until that call ends (its backward pass still needs the arrays
+    after recording stops). ``level`` orders nested tapes (the inner one is higher).
 
     >>> t = Tape()
     >>> t.leaf(), t.leaf(), t.records_here()
     (0, 1, True)
-    >>> t.stop(); t.records_here()
-    False
+    >>> t.stop(); t.records_here(), t.owner is not None
+    (False, True)
+    >>> t.close(); t.owner is None, t.entries
+    (True, [])
     """
 
-    __slots__ = ("entries", "level", "thread", "nested")
+    __slots__ = ("entries", "level", "thread", "owner", "nested")
 
     def __init__(self):
         self.entries = []
         self.level = next(_LEVELS)
-        self.thread = _get_ident()
+        self.thread = self.owner = _get_ident()
         self.nested = False  # a gradient call started inside this one (a gradient of a gradient)
 
     def leaf(self):
@@ -167,6 +170,11 @@ class Tape:
     def stop(self):
         """Stop recording: later operations on its arrays are ordinary NumPy."""
         self.thread = None
+
+    def close(self):
+        """End the gradient call: stop recording and free the entries."""
+        self.thread = self.owner = None
+        self.entries.clear()
 
     @property
     def active(self):
@@ -443,7 +451,7 @@ def _refuse_in_place(x, what):
     if live(x):
         raise InPlaceError(_INPLACE_MESSAGE.format(what=what))
     t = tape_of(x)
-    if t is not None and t.thread is not None:  # recording, but in another thread
+    if t is not None and t.owner is not None:  # in use by a gradient call of another thread
         raise InPlaceError(_OTHER_THREAD.format(what=what))
 
 
@@ -592,7 +600,7 @@ def apply(prim, *args, **kwargs):
     args = [peel(a) for a in args]  # layers of finished tapes, or other threads', are dropped
     tape = None
     for a in args:  # the innermost tape among the arguments records this operation
-        if type(a) is Tracked and (tape is None or a._tape.level > tape.level):
+        if live(a) and (tape is None or a._tape.level > tape.level):
             tape = a._tape
     if tape is None or not prim.differentiable:
         return prim.fwd(*[untrace(a) for a in args], **kwargs)  # plain NumPy
