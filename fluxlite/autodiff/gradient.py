@@ -35,8 +35,8 @@ from .. import functors
 from ..functors import _KINDS
 from .arrays import Param
 from .interrupts import atomic
-from .tracer import (_COMPLEX, NoGradientWarning, Tape, Tracked, TracingError, backward, live,
-                     tape_of, untrace)
+from .errors import _COMPLEX, NoGradientWarning, TracingError
+from .tracer import Tape, Tracked, backward, live, tape_of, untrace
 
 __all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
            "within_gradient"]
