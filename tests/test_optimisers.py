@@ -6,15 +6,20 @@ random gradients each step, comparing the whole trajectory.
 """
 import gc
 import math
+import os
+import subprocess
+import sys
+import warnings
 
 import numpy as np
 import pytest
 
 import fluxlite as fl
-from fluxlite.optimise import (ADAM, AdaBelief, AdaDelta, AdaGrad, AdaMax, Adam, AdamW, AMSGrad,
-                               ClipGrad, ClipNorm, ClipValue, Descent, Leaf, Momentum, NAdam,
-                               Nesterov, OAdam, OptimiserChain, RMSProp, WeightDecay, adjust_,
-                               freeze_, setup, thaw_, update_)
+from fluxlite.autodiff import REFERENCE
+from fluxlite.optimise import (ADAM, AbstractRule, AdaBelief, AdaDelta, AdaGrad, AdaMax, Adam,
+                               AdamW, AMSGrad, ClipGrad, ClipNorm, ClipValue, Descent, Leaf,
+                               Momentum, NAdam, Nesterov, OAdam, OptimiserChain, RMSProp,
+                               WeightDecay, adjust_, freeze_, setup, thaw_, update_)
 from fluxlite.optimise.rules import _julia_float
 
 STEPS = 6
@@ -430,7 +435,8 @@ def test_none_gradient_is_skipped_and_state_untouched():
     update_(opt, W, np.array([1.0, 1.0]))
     (ref, (m, v, bt)), = opt._implicit.values()
     m0, W0 = m.copy(), W.copy()
-    assert update_(opt, W, None) is W
+    with pytest.warns(fl.NoGradientWarning):
+        assert update_(opt, W, None) is W
     np.testing.assert_array_equal(W, W0)
     np.testing.assert_array_equal(opt._implicit[id(W)][1][0], m0)
     assert opt._implicit[id(W)][1][2] == bt  # the step count did not advance
@@ -604,7 +610,8 @@ def test_explicit_update_skips_none_subtrees():
     update_(state, model, g)
     np.testing.assert_array_equal(model.layers[0].weight, before[0])
     np.testing.assert_allclose(model.layers[1].weight, before[1] - 0.1)
-    assert update_(state, model, None) == (state, model)
+    with pytest.warns(fl.NoGradientWarning):
+        assert update_(state, model, None) == (state, model)
 
 
 def test_changing_the_shared_rule_changes_every_leaf_mid_run():
@@ -678,9 +685,11 @@ def test_tied_array_gets_one_step_with_the_summed_gradient():
 
 
 # --------------------------------------------------------------------------- grouped state
-# setup gives the arrays of an element-by-element rule one flat state (update.py's _Group),
+# setup gives the arrays of an element-by-element rule one flat state (fluxlite.optimise.grouped),
 # so update_ applies the rule once for all of them. These tests compare that with updating
 # every array on its own (the implicit style), and check each way out of the grouped path.
+# With FLUXLITE_REFERENCE=1 nothing is grouped, and the same comparisons hold for the
+# reference path: run the suite both ways.
 
 MIXED = {"W": ((3, 4), np.float64), "b": ((4,), np.float64), "s": ((), np.float64),
          "V": ((2, 3), np.float32), "c": ((2,), np.float32)}
@@ -719,7 +728,7 @@ def test_grouped_update_gives_the_same_numbers_as_one_array_at_a_time(name, rule
     model = mixed_model()
     want = one_at_a_time(rule, model, 6)
     state = setup(rule._copy(), model)
-    assert grouped(state, "W") == grouped(state, "c") == (name != "ClipNorm")
+    assert grouped(state, "W") == grouped(state, "c") == (name != "ClipNorm" and not REFERENCE)
     for step in range(6):
         update_(state, model, mixed_grads(step))
     for k in MIXED:
@@ -730,14 +739,15 @@ def test_grouped_update_gives_the_same_numbers_as_one_array_at_a_time(name, rule
 def test_grouped_state_prints_and_reads_like_one_leaf_per_array():
     model = mixed_model()
     state = setup(Adam(), model)
-    assert grouped(state, "W") and grouped(state, "b")
-    assert state["W"].group is state["b"].group is not state["V"].group  # one per dtype
+    assert grouped(state, "W") == grouped(state, "b") == (not REFERENCE)
+    if not REFERENCE:
+        assert state["W"].group is state["b"].group is not state["V"].group  # one per dtype
     m, v, betas = state["s"].state
     assert m.shape == v.shape == () and betas == (0.9, 0.999)
     assert repr(state["c"]) == ("Leaf(Adam(0.001, (0.9, 0.999), 1.0e-8), "
                                 "(Float32[0.0, 0.0], Float32[0.0, 0.0], (0.9, 0.999)))")
     update_(state, model, mixed_grads(0))
-    assert grouped(state, "W") and grouped(state, "c")  # the group survives an update
+    assert grouped(state, "W") == grouped(state, "c") == (not REFERENCE)  # the group survives
     assert state["W"].state[2] == pytest.approx((0.81, 0.998001))
     assert state["W"].state[0].shape == (3, 4)
 
@@ -796,6 +806,40 @@ def test_grouped_update_falls_back_one_by_one_and_stays_right():
         np.testing.assert_array_equal(model[k], ref_model[k], err_msg=f"array {k}")
 
 
+SWITCH_SCRIPT = """
+import json, numpy as np, fluxlite as fl
+rng = np.random.default_rng(0)
+model = {"W": rng.standard_normal((3, 4)), "b": rng.standard_normal(4),
+         "V": rng.standard_normal((2, 2)).astype(np.float32), "c": np.zeros(2, np.float32)}
+state = fl.setup(fl.Adam(0.05), model)
+grouped = [state[k].group is not None for k in model]
+for step in range(4):
+    r = np.random.default_rng(10 + step)
+    fl.update_(state, model, {k: r.standard_normal(v.shape).astype(v.dtype) for k, v in model.items()})
+print(json.dumps({"grouped": grouped, "model": {k: v.tobytes().hex() for k, v in model.items()}}))
+"""
+
+
+def run_switched(value):
+    """SWITCH_SCRIPT's output in a fresh process with FLUXLITE_REFERENCE set to `value` (or unset)."""
+    import json
+    env = {k: v for k, v in os.environ.items() if k != "FLUXLITE_REFERENCE"}
+    if value is not None:
+        env["FLUXLITE_REFERENCE"] = value
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run([sys.executable, "-c", SWITCH_SCRIPT], env=env, cwd=root,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_the_reference_switch_turns_grouping_off_and_the_numbers_stay_the_same():
+    fast, reference = run_switched(None), run_switched("1")
+    assert fast["grouped"] == [True] * 4
+    assert reference["grouped"] == [False] * 4
+    assert fast["model"] == reference["model"]  # bit for bit
+
+
 def test_a_copied_state_tree_trains_like_the_original():
     import copy
     model = mixed_model(3)
@@ -809,6 +853,81 @@ def test_a_copied_state_tree_trains_like_the_original():
         update_(twin_state, twin_model, mixed_grads(step))
     for k in MIXED:
         np.testing.assert_array_equal(model[k], twin_model[k])
+
+
+# --------------------------------------------------------------------------- no gradient at all
+
+def silent_gradient(f, *args):
+    """fl.gradient(f, *args) without its own warnings (these tests are about update_'s)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return fl.gradient(f, *args)
+
+
+def no_gradient_cases():
+    """(name, rule or state, parameter(s), all-None gradient, the arrays it must leave alone)."""
+    W, b = fl.rand(2, 3), fl.rand(2)
+    ps = fl.params(W, b)
+    dropped = silent_gradient(lambda: np.sum(np.asarray(W)) + np.sum(np.array(b)), ps)
+    model = {"W": fl.rand(2, 3), "b": fl.rand(2), "act": np.tanh}
+    tree = silent_gradient(lambda m: np.sum(np.asarray(m["W"])), model)[0]
+    return [
+        ("one array, g=None", Adam(0.1), W, None, [W]),
+        ("Params, every gradient None", Adam(0.1), ps, dropped, [W, b]),
+        ("Params, grads None", Adam(0.1), ps, None, [W, b]),
+        ("model, gradient None", setup(Adam(0.1), model), model, tree, [model["W"], model["b"]]),
+        ("model, tree of Nones", setup(Adam(0.1), model), model,
+         {"W": None, "b": None, "act": None}, [model["W"], model["b"]]),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5), ids=[c[0] for c in no_gradient_cases()])
+def test_update_warns_once_and_changes_nothing_when_every_gradient_is_none(case):
+    name, opt, x, g, arrays = no_gradient_cases()[case]
+    before = [a.copy() for a in arrays]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        update_(opt, x, g)
+    assert [w.category for w in caught] == [fl.NoGradientWarning], name
+    warning = caught[0]
+    assert warning.filename == __file__  # it points at the line that called update_
+    text = str(warning.message)
+    assert "changed nothing" in text and "np.asarray" in text and "buffer" in text
+    for a, a0 in zip(arrays, before):
+        np.testing.assert_array_equal(a, a0)
+    if isinstance(opt, AbstractRule):
+        assert len(opt._implicit) == 0  # no optimiser state was made either
+    else:
+        assert all(np.all(part == 0) for leaf in (opt["W"], opt["b"]) for part in leaf.state[:2])
+
+
+def test_update_is_silent_about_parameters_the_loss_does_not_use():
+    fl.seed(6)
+    W, b, unused = fl.rand(2, 3), fl.rand(2), fl.rand(4)
+    model = {"W": fl.rand(2, 3), "b": fl.rand(2), "unused": fl.rand(4)}
+    x = np.ones(3)
+    grads = fl.gradient(lambda: np.sum(W @ x + b), fl.params(W, b, unused))
+    g = fl.gradient(lambda m: np.sum(m["W"] @ x + m["b"]), model)[0]
+    assert grads[unused] is None and g["unused"] is None
+    kept, kept_model = unused.copy(), model["unused"].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        update_(Adam(0.1), fl.params(W, b, unused), grads)
+        update_(setup(Adam(0.1), model), model, g)
+    np.testing.assert_array_equal(unused, kept)
+    np.testing.assert_array_equal(model["unused"], kept_model)
+
+
+def test_params_update_checks_every_gradient_before_changing_anything():
+    W, b = fl.rand(2, 3), fl.rand(2)
+    ps = fl.params(W, b)
+    grads = fl.Grads(ps, [np.ones((2, 3)), np.ones(3)])  # b's gradient has the wrong shape
+    W0 = W.copy()
+    opt = Adam(0.1)
+    with pytest.raises(ValueError, match=r"shape \(3,\).*shape \(2,\)"):
+        update_(opt, ps, grads)
+    np.testing.assert_array_equal(W, W0)  # W, listed first, was not changed either
+    assert len(opt._implicit) == 0
 
 
 # --------------------------------------------------------------------------- errors

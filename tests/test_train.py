@@ -305,6 +305,84 @@ def test_a_loss_with_the_wrong_arguments_is_told_how_it_was_called():
     assert "train_ called loss(array(5,), array(2,))" in "\n".join(err.value.__notes__)
 
 
+# --------------------------------------------------------------------------- no gradient at all
+
+def no_gradient_warnings(caught):
+    return [w for w in caught if issubclass(w.category, fl.NoGradientWarning)]
+
+
+@pytest.mark.parametrize("style", ["implicit", "explicit"])
+def test_train_warns_once_per_call_when_the_loss_drops_the_trace(style):
+    x, y, model = explicit_problem()
+    before = {k: model[k].copy() for k in ("W", "b")}
+    W, b = model["W"], model["b"]
+
+    def loss(xi, yi):  # np.asarray and np.array give plain copies: the gradient loses W and b
+        return np.sum((yi - (np.asarray(W) @ xi + np.array(b))) ** 2)
+
+    def model_loss(m, xi, yi):
+        return np.sum((yi - (np.asarray(m["W"]) @ xi + np.array(m["b"]))) ** 2)
+
+    if style == "implicit":
+        opt = Adam(0.1)
+        args = (loss, fl.params(W, b), zip(x, y), opt)
+    else:
+        opt = setup(Adam(0.1), model)
+        args = (model_loss, model, zip(x, y), opt)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_(*args)                                    # 10 steps, none with a gradient
+    found = no_gradient_warnings(caught)
+    assert len(found) == 1  # once for the call: not once per step, nor also from fl.gradient
+    assert found[0].filename == __file__  # it points at the line that called train_
+    text = str(found[0].message)
+    assert "at step 1 " in text and "np.asarray" in text and "once per call" in text
+    for k in before:
+        np.testing.assert_array_equal(model[k], before[k])
+    if style == "implicit":
+        assert len(opt._implicit) == 0  # no optimiser state made for a step never taken
+    else:
+        assert opt["W"].state[2] == (0.9, 0.999)  # Adam's step count did not move
+
+
+def test_train_names_the_first_step_without_a_gradient_and_trains_on_the_others():
+    w = fl.param([0.0])
+    seen = []
+
+    def loss(xi):
+        if xi < 0:  # a data item on which the loss loses track of w
+            return np.sum((np.asarray(w) - xi) ** 2)
+        return np.sum((w - xi) ** 2)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train_(loss, fl.params(w), [1.0, 1.0, -5.0, 1.0, -5.0], Descent(0.25),
+               cb=lambda: seen.append(float(w[0])))
+    found = no_gradient_warnings(caught)
+    assert len(found) == 1 and "at step 3 " in str(found[0].message)
+    assert seen == pytest.approx([0.5, 0.75, 0.75, 0.875, 0.875])  # steps 3 and 5 change nothing
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        train_(loss, fl.params(w), [-5.0], Descent(0.25))
+    assert len(no_gradient_warnings(again)) == 1  # a new call warns again
+
+
+@pytest.mark.parametrize("style", ["implicit", "explicit"])
+def test_train_is_silent_when_the_loss_ignores_only_some_parameters(style):
+    x, y, model = explicit_problem()
+    b0 = model["b"].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        if style == "implicit":
+            W, b = model["W"], model["b"]
+            train_(lambda xi, yi: np.sum((yi - W @ xi) ** 2), fl.params(W, b), zip(x, y),
+                   Adam(0.1))
+        else:
+            train_(lambda m, xi, yi: np.sum((yi - m["W"] @ xi) ** 2), model, zip(x, y),
+                   setup(Adam(0.1), model))
+    np.testing.assert_array_equal(model["b"], b0)  # b has no gradient: left alone
+
+
 # --------------------------------------------------------------------------- throttle
 
 class FakeClock:

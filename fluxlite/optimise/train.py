@@ -19,7 +19,10 @@
 The second argument chooses the style: a `Params` means implicit, anything else is a
 model. In both styles a data item that is a tuple is splatted into the loss
 (``loss(*d)``, as Julia's ``loss(d...)``), and anything else is passed whole.
-A loss that is NaN or infinite stops training with an error naming the step.
+A loss that is NaN or infinite stops training with an error naming the step. Ctrl-C never
+stops it in the middle of an update: the parameters are left as the last whole step made
+them. A step whose gradient is None for every parameter (the loss lost track of them)
+changes nothing, and `train_` warns about it.
 
 `train_` is only a loop. Written out, the explicit style is::
 
@@ -37,7 +40,9 @@ import warnings
 
 import numpy as np
 
-from ..autodiff import Params, withgradient
+from ..autodiff import NoGradientWarning, Params
+from ..autodiff.gradient import _differentiate
+from .update import _NO_GRADIENT_CAUSES, _has_gradient
 
 __all__ = ["train_", "stop", "skip", "StopException", "SkipException", "throttle", "epochs"]
 
@@ -144,6 +149,13 @@ _NOT_FINITE = (
     "(logitcrossentropy) rather than log(softmax(...)) by hand.")
 
 
+def _no_gradient(step):
+    return (f"train_: at step {step} (data item {step}, counting from 1) the gradient is None for "
+            f"every parameter, so train_ skipped that update and changed nothing. "
+            f"{_NO_GRADIENT_CAUSES} (train_ says this once per call; later steps without a "
+            f"gradient are skipped as well.)")
+
+
 def _splat(d):
     return d if type(d) is tuple else (d,)
 
@@ -178,6 +190,17 @@ def train_(loss, model, data, opt, *, cb=None):
     infinite loss raises ``ValueError`` naming the step, before that step's update. Like
     Flux, `train_` returns None; to record losses, append them in a callback or write the
     loop yourself.
+
+    **Ctrl-C** (or Jupyter's stop button) stops `train_` with ``KeyboardInterrupt``, but
+    never in the middle of an update: every parameter and the optimiser state are left
+    together after the last whole step, so you can call `train_` again and go on.
+
+    **No gradient.** If at some step the gradient is None for every parameter, there is
+    nothing to update: `train_` skips that update and warns with `NoGradientWarning`, once
+    per call, naming the step. This usually means the loss lost track of the parameters
+    (``np.asarray(W)`` inside it, or a loss that reads other arrays than ``model`` or the
+    `Params`). A loss that uses only some of the parameters is fine: the others get a
+    None gradient and are left alone, without a warning.
 
     >>> import numpy as np, fluxlite as fl
     >>> from fluxlite.optimise import Descent, Adam, setup
@@ -224,14 +247,16 @@ def train_(loss, model, data, opt, *, cb=None):
         state = opt
 
     last_ok = 0
+    warned = False
     for step, d in enumerate(data, 1):
         args = _splat(d)
         try:
-            try:
+            try:  # fl.withgradient, without its own NoGradientWarning (train_ gives one below)
                 if implicit:
-                    val, grads = withgradient(lambda: loss(*args), model)
+                    val, grads = _differentiate(lambda: loss(*args), (model,), True, warn=False)
                 else:
-                    val, (grads,) = withgradient(lambda m: loss(m, *args), model)
+                    val, (grads,) = _differentiate(lambda m: loss(m, *args), (model,), True,
+                                                   warn=False)
             except TypeError as err:
                 if step == 1:
                     call = f"loss({_shapes(args)})" if implicit else f"loss(model, {_shapes(args)})"
@@ -244,7 +269,11 @@ def train_(loss, model, data, opt, *, cb=None):
                 kept = (f"the parameters keep their values after step {last_ok}" if last_ok else
                         "this call of train_ changed nothing")
                 raise ValueError(_NOT_FINITE.format(val=v, step=step, kept=kept))
-            update_(state, model, grads)
+            if _has_gradient(grads):
+                update_(state, model, grads)  # one step that Ctrl-C cannot split
+            elif not warned:
+                warned = True
+                warnings.warn(_no_gradient(step), NoGradientWarning, stacklevel=2)
             last_ok = step
             for f in cbs:
                 f()

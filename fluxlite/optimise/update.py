@@ -14,15 +14,29 @@ Two styles, as in Flux:
 
 Both call the rule's ``apply(state, x, dx) -> (state, step)`` and subtract the step, so they
 produce the same numbers.
+
+This module is the reference path: one `Leaf`, one array at a time. For speed, `setup` and
+`update_` hand the explicit style's element-by-element rules to `fluxlite.optimise.grouped`,
+which updates many arrays with one call of the rule and gives the same numbers; with
+``FLUXLITE_REFERENCE=1`` (see `fluxlite.autodiff.switch`) that is never done.
+
+Every call of `update_` is one step that Ctrl-C cannot cut in half: its changes to the
+arrays and to the optimiser state run inside ``with atomic:``
+(`fluxlite.autodiff.interrupts`), which holds a KeyboardInterrupt back until they are all
+done.
 """
 import functools
 import operator
+import warnings
 import weakref
 
 import numpy as np
 
 from .. import functors
-from ..autodiff import Param, Params
+from ..autodiff import NoGradientWarning, Param, Params
+from ..autodiff.interrupts import atomic
+from ..autodiff.switch import REFERENCE
+from . import grouped
 from .rules import AbstractRule, _julia
 
 __all__ = ["Leaf", "setup", "update_", "adjust_", "freeze_", "thaw_"]
@@ -44,7 +58,7 @@ class Leaf:
 
     def __init__(self, rule, state, frozen=False):
         self.rule, self._state, self.frozen = rule, state, frozen
-        self.group = None  # the `_Group` whose flat state holds this Leaf's state, if any
+        self.group = None  # the `grouped.Group` whose flat state holds this Leaf's state, if any
 
     @property
     def state(self):
@@ -94,17 +108,48 @@ _NOT_FLOAT = ("update_ can only change arrays of floating-point numbers, but got
 
 
 def _subtract(x, step):
-    """``x -= step`` in place, on the plain-ndarray view of `x` (skips subclass wrapping)."""
+    """``x -= step`` in place, on the plain-ndarray view of `x` (skips Param's wrapping).
+
+    It is one NumPy call, so Ctrl-C cannot leave `x` half-changed."""
+    out = x.view(np.ndarray) if type(x) is Param else (
+        x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray))
     try:
-        if type(x) is np.ndarray:
-            np.subtract(x, step, out=x)
-        else:
-            view = np.ndarray.view(x, np.ndarray)
-            np.subtract(view, step, out=view)
+        np.subtract(out, step, out=out)
     except TypeError:
         if x.dtype.kind != "f":
             raise TypeError(_NOT_FLOAT.format(dtype=x.dtype)) from None
         raise
+
+
+def _step(opt, x, g):
+    """One implicit-style step of rule `opt` on array `x` with gradient `g`: the rule's state
+    for `x` (made on first use) and `x` itself change. Callers hold Ctrl-C back around it."""
+    if opt._stateless:
+        step = opt.apply(None, x, g)[1]
+    else:
+        entry = _state_of(opt, x)
+        entry[1], step = opt.apply(entry[1], x, g)
+    _subtract(x, step)
+
+
+def _pairs(ps, grads):
+    """The ``(array, gradient)`` pairs of `Params` `ps` that have a gradient, all checked
+    before anything is changed."""
+    todo = []
+    if grads is None:
+        return todo
+    for x in ps:
+        g = grads[x]
+        if g is None:
+            continue
+        if type(g) is not np.ndarray:
+            g = _as_gradient(g, x, None)
+        if g.shape != x.shape:
+            raise ValueError(_shape_message(x, g, None))
+        if x.dtype.kind != "f":
+            raise TypeError(_NOT_FLOAT.format(dtype=x.dtype))
+        todo.append((x, g))
+    return todo
 
 
 def _as_gradient(g, x, path):
@@ -149,7 +194,8 @@ def setup(rule, model):
     Every `Leaf` shares the same ``rule`` object, so ``rule.eta = 0.01`` changes them all.
     For rules such as Adam that treat every entry on its own, the Leaves of one dtype keep
     their states as views of one flat state, so `update_` can apply the rule to all the
-    arrays at once (see `_Group`); each Leaf still reads and prints as its own.
+    arrays at once (`fluxlite.optimise.grouped`; not with ``FLUXLITE_REFERENCE=1``); each
+    Leaf still reads and prints as its own.
 
     >>> import numpy as np
     >>> from fluxlite.optimise import setup, Adam
@@ -192,27 +238,13 @@ def setup(rule, model):
         return dict(built)
 
     tree = build(model)
-    _init_states(rule, list(leaves.values()))
-    return tree
-
-
-def _init_states(rule, pairs):
-    """Give each ``(Leaf, array)`` its starting state, ``rule.init(array)``.
-
-    For a rule that treats every entry on its own (``rule._elementwise``), the arrays of one
-    dtype share a `_Group`: the state is made once for all of them joined end to end, and each
-    Leaf's state holds views of its own stretch of it.
-    """
-    by_dtype = {}
-    if rule._elementwise:
+    pairs = list(leaves.values())
+    if not REFERENCE:
+        grouped.init_states(rule, pairs)  # the speed trick: one flat state per dtype
+    else:
         for leaf, x in pairs:
-            by_dtype.setdefault(x.dtype, []).append((leaf, x))
-    for leaf, x in pairs:
-        if len(by_dtype.get(x.dtype, ())) < 2:
             leaf.state = rule.init(x)
-    for items in by_dtype.values():
-        if len(items) > 1:
-            _Group(rule, items)
+    return tree
 
 
 def update_(opt, model, grads):
@@ -220,15 +252,29 @@ def update_(opt, model, grads):
 
     * ``update_(rule, p, g)``: implicit style, for one array ``p`` and its gradient ``g``;
       ``p -= step`` where the rule turns ``g`` into ``step``. The rule keeps ``p``'s state
-      (keyed by the array itself, forgotten when the array is deleted). ``g=None`` does
-      nothing. Returns ``p``.
+      (keyed by the array itself, forgotten when the array is deleted). Returns ``p``.
     * ``update_(rule, ps, grads)``: the same for every array of a `Params`, with the
       `Grads` from ``fl.gradient(lambda: loss(x, y), ps)``. Returns None.
     * ``update_(state, model, grads)``: explicit style, with ``state = fl.setup(rule, model)``
       and ``grads = fl.gradient(lambda m: loss(m, x, y), model)[0]``. Changes the model's
-      arrays in place and returns ``(state, model)``. None anywhere in ``grads`` means no
-      gradient there. If the three trees do not line up, nothing is changed and the error
-      names the place, e.g. ``layers[1].weight``.
+      arrays in place and returns ``(state, model)``. If the three trees do not line up,
+      nothing is changed and the error names the place, e.g. ``layers[1].weight``.
+
+    **Ctrl-C.** Each call is one whole step. If you press Ctrl-C (or Jupyter's stop button)
+    while `update_` runs, it first finishes changing every array and the optimiser state,
+    then stops with ``KeyboardInterrupt``: the model is never left half-updated, and you can
+    go on training from there. A loop of your own, ``for p in ps: update_(opt, p, grads[p])``,
+    is several calls, so Ctrl-C can stop it between two arrays (``W`` updated, ``b`` not).
+    Write ``update_(opt, ps, grads)`` instead: it updates them all as one step that Ctrl-C
+    cannot split.
+
+    **None gradients.** A gradient of None means the loss does not depend on that array.
+    With a `Params` or a model, arrays whose gradient is None are left as they are (normal
+    when the loss uses only some parameters). If *every* gradient is None (``g=None``, a
+    `Grads` that is None for every array, a gradient tree with no array in it), there is
+    no step to take: `update_` changes nothing and warns with `NoGradientWarning`. That
+    usually means the loss lost track of the parameters, for instance through
+    ``np.asarray(W)``; the warning lists what to check.
 
     >>> import numpy as np
     >>> from fluxlite.optimise import Descent, setup, update_
@@ -241,33 +287,37 @@ def update_(opt, model, grads):
     >>> state, model = update_(state, model, {"W": np.array([1.0, 1.0]), "act": None})
     >>> model["W"]
     array([0.9, 1.9])
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = update_(Descent(0.1), W, None)                  # no gradient at all
+    >>> W, caught[0].category.__name__                          # W is unchanged
+    (array([0.9, 1.9]), 'NoGradientWarning')
     """
     if isinstance(opt, AbstractRule):
         if isinstance(model, np.ndarray):  # the hot path of the tutorial, kept flat for speed
             x, g = model, grads
             if type(g) is not np.ndarray:
                 if g is None:
+                    warnings.warn(_NO_GRADIENT_ARRAY, NoGradientWarning, stacklevel=2)
                     return x
                 g = _as_gradient(g, x, None)
             if g.shape != x.shape:
                 raise ValueError(_shape_message(x, g, None))
-            if opt._stateless:
-                step = opt.apply(None, x, g)[1]
+            if opt._stateless:  # no state: the only change is x -= step, a single NumPy call
+                _subtract(x, opt.apply(None, x, g)[1])
             else:
-                entry = _state_of(opt, x)
-                entry[1], step = opt.apply(entry[1], x, g)
-            out = x.view(np.ndarray) if type(x) is Param else (
-                x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray))
-            try:
-                np.subtract(out, step, out=out)
-            except TypeError:
-                _subtract(x, step)  # says what is wrong
+                with atomic:  # the rule's state and x change together, or not at all
+                    _step(opt, x, g)
             return x
         if type(model) is Params:
-            if grads is None:
+            todo = _pairs(model, grads)
+            if not todo:
+                warnings.warn(_NO_GRADIENT_PARAMS, NoGradientWarning, stacklevel=2)
                 return None
-            for p in model:
-                update_(opt, p, grads[p])
+            with atomic:  # every array and its state, or none: Ctrl-C waits for the whole step
+                for x, g in todo:
+                    _step(opt, x, g)
             return None
         raise TypeError(
             f"update_({type(opt).__name__}(...), x, g) is the implicit style and needs x to be an "
@@ -291,141 +341,68 @@ def update_(opt, model, grads):
     todo = []
     if opt is not None and grads is not None:
         _collect(opt, model, grads, None, todo)
+    if not todo:
+        if not _has_gradient(grads):
+            warnings.warn(_NO_GRADIENT_TREE, NoGradientWarning, stacklevel=2)
+        return opt, model
     if len(set(map(id, map(_ARRAY, todo)))) != len(todo):  # an array met twice (tied weights)
         todo = _merge_shared(todo)
-    if todo and todo[0][0].group is not None:
-        if todo[0][0].group.update(todo):  # the usual case: one group holds every Leaf
-            return opt, model
-        todo = _update_groups(todo)
-    for leaf, x, g in todo:
-        if leaf.frozen:
-            continue
-        leaf.state, step = leaf.rule.apply(leaf.state, x, g)
-        out = x if type(x) is np.ndarray else np.ndarray.view(x, np.ndarray)  # skip Param's wrap
-        try:
-            np.subtract(out, step, out=out)
-        except TypeError:
-            _subtract(x, step)  # says what is wrong
+    with atomic:  # every array and its state, or none: Ctrl-C waits for the whole step
+        if not REFERENCE:
+            todo = grouped.update(todo)  # the speed trick; it leaves the rest for one by one
+        for leaf, x, g in todo:
+            if not leaf.frozen:
+                leaf.state, step = leaf.rule.apply(leaf.state, x, g)
+                _subtract(x, step)
     return opt, model
 
 
-class _Group:
-    """Leaves of one state tree with the same rule and dtype, whose states live in one flat state.
+def _has_gradient(g):
+    """Whether gradient `g` (a `Grads`, or a tree of dicts, lists and tuples) holds anything
+    but None: an array, or a number for a 0-d parameter.
 
-    `setup` makes the group's state once, ``rule.init`` of all its arrays joined end to end.
-    `update_` can then apply the rule once, to the joined gradients, instead of once per
-    array: for Adam on a two-layer model that is 11 NumPy calls a step instead of 44
-    (PyTorch's "foreach" optimisers do the same). Only rules that treat every entry on its
-    own (``rule._elementwise``) are grouped, so the numbers are the same either way. Reading
-    ``leaf.state`` gives views of the Leaf's own stretch of the flat state, shaped like its
-    array.
-
-    The group is used when all its Leaves are being updated, none frozen, with the same rule
-    and gradients of their arrays' dtype; otherwise they are updated one by one, as without a
-    group. Setting a Leaf's state from outside disbands the group: each Leaf keeps (views of)
-    its state and is updated one by one from then on.
+    >>> import numpy as np
+    >>> _has_gradient({"W": None, "layers": [None, (None,)]}), _has_gradient([None, np.ones(1)])
+    (False, True)
     """
-
-    __slots__ = ("leaves", "dtype", "shapes", "cuts", "size", "flat", "parts", "views", "targets")
-
-    def __init__(self, rule, items):
-        self.leaves = [leaf for leaf, _ in items]
-        self.dtype = items[0][1].dtype
-        self.shapes = [x.shape for _, x in items]
-        self.cuts, end = [], 0  # each array's stretch of the flat state
-        for _, x in items:
-            self.cuts.append(slice(end, end + x.size))
-            end += x.size
-        self.size = end
-        self.flat = rule.init(np.concatenate([np.ravel(x) for _, x in items]))
-        self.parts = None  # the per-Leaf states of `flat`, made when first read
-        self.views = {}
-        self.targets = [[None, None] for _ in self.leaves]  # [array, its flat plain view]
-        for leaf in self.leaves:
-            leaf.group, leaf._state = self, None
-
-    def state_of(self, leaf):
-        if self.parts is None:
-            old, self.views = self.views, {}
-            self.parts = self._split(self.flat, old)
-        return self.parts[self.leaves.index(leaf)]
-
-    def disband(self):
-        """Give every Leaf its part of the flat state to keep, and leave them."""
-        for leaf in self.leaves:
-            state = leaf.state
-            leaf.group, leaf._state = None, state
-
-    def update(self, todo):
-        """Update the arrays of `todo`, a list of ``(leaf, array, gradient)``, in one go if it
-        holds exactly this group's Leaves, in order, and the group applies. Say whether it did."""
-        leaves = self.leaves
-        if len(todo) != len(leaves):
-            return False
-        rule = leaves[0].rule
-        if not rule._elementwise:
-            return False
-        dtype = self.dtype
-        for (leaf, x, g), mine, shape in zip(todo, leaves, self.shapes):
-            if leaf is not mine or leaf.rule is not rule or leaf.frozen \
-                    or x.dtype is not dtype or g.dtype is not dtype or x.shape != shape:
-                return False
-        dx = np.concatenate([g.ravel() for _, _, g in todo])
-        x = np.concatenate([x.ravel() for _, x, _ in todo]) if rule._reads_x else None
-        self.flat, step = rule.apply(self.flat, x, dx)
-        self.parts = None
-        if type(step) is not np.ndarray or step.shape != (self.size,):
-            for (_, x, _), part in zip(todo, self._split(step, {})):
-                _subtract(x, part)
-            return True
-        for (_, x, _), cut, target in zip(todo, self.cuts, self.targets):
-            if target[0] is not x:  # first use, or the model holds a new array here
-                if not x.flags.c_contiguous:
-                    _subtract(x, step[cut].reshape(x.shape))
-                    continue
-                target[:] = x, np.ndarray.view(x, np.ndarray).reshape(-1)  # a view of x
-            flat = target[1]
-            np.subtract(flat, step[cut], out=flat)
+    if g is None:
+        return False
+    if isinstance(g, np.ndarray):
         return True
-
-    def _split(self, s, old):
-        """`s` (a flat state or step) cut into a list of one part per Leaf."""
-        parts = self._parts(s, old)
-        return [s] * len(self.leaves) if parts is None else parts
-
-    def _parts(self, s, old):
-        """The per-Leaf parts of `s`, or None when nothing in it is flat (then all share it).
-
-        A flat array becomes views of each Leaf's stretch, shaped like its array, and the views
-        are reused while the rule keeps updating the same array in place (`old` holds those
-        made last time). A tuple is cut element by element; anything else is shared."""
-        if type(s) is tuple:
-            cut = [self._parts(v, old) for v in s]
-            if all(c is None for c in cut):
-                return None
-            n = len(self.leaves)
-            return list(zip(*[[v] * n if c is None else c for v, c in zip(s, cut)]))
-        if type(s) is np.ndarray and s.shape == (self.size,):
-            known = old.get(id(s))
-            if known is not None and known[0] is s:
-                parts = known[1]
-            else:
-                parts = [s[cut].reshape(shape) for cut, shape in zip(self.cuts, self.shapes)]
-            self.views[id(s)] = (s, parts)
-            return parts
-        return None
+    if isinstance(g, dict):
+        return any(_has_gradient(v) for v in g.values())
+    if isinstance(g, (list, tuple)):
+        return any(_has_gradient(v) for v in g)
+    values = getattr(g, "values", None)  # a Grads
+    if callable(values):
+        return any(v is not None for v in values())
+    return True
 
 
-def _update_groups(todo):
-    """Update what `_Group`s can do in one go; give back the rest of `todo`, for one by one."""
-    groups = {}
-    for item in todo:
-        groups.setdefault(item[0].group, []).append(item)
-    rest = groups.pop(None, [])
-    for group, items in groups.items():
-        if not group.update(items):
-            rest.extend(items)
-    return rest
+_NO_GRADIENT_CAUSES = (
+    "This usually means the loss does not use these parameters, or the record of them was "
+    "lost on the way (the trace was dropped):\n"
+    "  * np.asarray(W) or np.array(W) inside the loss makes a plain copy that fl.gradient "
+    "cannot follow: compute with W itself;\n"
+    "  * copying values into a plain buffer (buf[:] = W @ x) does the same: build new arrays "
+    "with NumPy operations instead;\n"
+    "  * the loss reads other arrays than the ones being trained: a global model instead of "
+    "the loss's argument m, or arrays that are not in fl.params(...).\n"
+    "Check with fl.gradient(...) that the gradient is not None before training.")
+
+_NO_GRADIENT_ARRAY = (
+    "update_(opt, p, None) changed nothing: the gradient of this array is None. "
+    + _NO_GRADIENT_CAUSES + " If the loss is meant to ignore this array, update all the "
+    "parameters at once with fl.update_(opt, ps, grads), which leaves arrays with a None "
+    "gradient alone without a warning.")
+
+_NO_GRADIENT_PARAMS = (
+    "update_(opt, ps, grads) changed nothing: the gradient of every parameter is None. "
+    + _NO_GRADIENT_CAUSES)
+
+_NO_GRADIENT_TREE = (
+    "update_(state, model, grads) changed nothing: the gradient holds no array at all (it is "
+    "None for every parameter of the model). " + _NO_GRADIENT_CAUSES)
 
 
 _ARRAY = operator.itemgetter(1)  # the array of a ``(leaf, array, gradient)``
@@ -580,7 +557,8 @@ def adjust_(tree, eta=None, **hyperparameters):
                 memo[id(leaf.rule)] = new
             leaf.rule = new
 
-        _leaves(tree, visit, "adjust_")
+        with atomic:  # every Leaf gets the change, or none does
+            _leaves(tree, visit, "adjust_")
         if not memo:
             raise ValueError("adjust_ found no Leaf in this state tree: nothing to adjust.")
     missing = set(changes) - found
@@ -638,7 +616,8 @@ def freeze_(tree):
     """
     def freeze(leaf):
         leaf.frozen = True
-    _leaves(tree, freeze, "freeze_")
+    with atomic:
+        _leaves(tree, freeze, "freeze_")
 
 
 def thaw_(tree):
@@ -653,4 +632,5 @@ def thaw_(tree):
     """
     def thaw(leaf):
         leaf.frozen = False
-    _leaves(tree, thaw, "thaw_")
+    with atomic:
+        _leaves(tree, thaw, "thaw_")
