@@ -10,10 +10,10 @@ Two styles, as in Flux:
 
 One call, in the reference path below (`_differentiate`):
 
-1. open a `Tape` and trace the inputs: numbers and plain arrays get traced copies, while
-   parameters (`Param` arrays, whether passed, inside a model or in a `Params`) are
-   switched to the traced class *in place*, so the function sees the very arrays it
-   reads; that is how the implicit style can work at all;
+1. open a `Tape` and trace the inputs: a plain float array gets a traced stand-in that
+   shares its memory, a number a traced 0-d array, while parameters (`Param` arrays, whether
+   passed, inside a model or in a `Params`) are switched to the traced class *in place*, so
+   the function sees the very arrays it reads; that is how the implicit style can work;
 2. call the function, which records every NumPy operation on the tape;
 3. run `backward` from its result, and gather each input's gradient into the shape of
    the input (`_collect`), or into a `Grads`;
@@ -484,8 +484,9 @@ def _lift(p, tape, lifted):
 def _track(x, tape, lifted, top=True):
     """A traced stand-in for argument `x`: a number, an array or a container of them.
 
-    Parameters are traced in place (a model keeps its own arrays); other float arrays and
-    numbers get traced copies, rebuilding their containers. Inside containers, integers and
+    Parameters are traced in place (a model keeps its own arrays); other float arrays get
+    traced stand-ins sharing their memory, and numbers traced 0-d arrays, in rebuilt
+    containers. Inside containers, integers and
     integer arrays are settings, not variables, and are left alone (as Zygote does). Like
     Zygote, every float array gets a gradient, trainable or not: ``_trainable`` only tells
     `params` and the optimisers what to update.

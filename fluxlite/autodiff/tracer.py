@@ -515,8 +515,9 @@ def primitive(fwd, name=None):
 def apply(prim, *args, **kwargs):
     """Run primitive `prim` on `args`, recording it on the innermost tape recording here.
 
-    This is the single door through which every traced operation passes (calling a
-    primitive calls it).
+    On the reference path this is the single door through which every traced operation
+    passes (calling a primitive calls it). The fast paths (`fluxlite.autodiff.fast`) record
+    the same entries through doors of their own.
 
     >>> import numpy as np
     >>> from fluxlite.primitives import UFUNCS

@@ -9,9 +9,10 @@ Each layer is a small class: its trainable arrays are listed in ``_trainable``,
 ``__call__`` is the forward pass, and ``_show`` is its one-line Flux form (the
 full printing comes from `fluxlite.layers.show`).
 
-Dense's forward ``W @ x + b`` is one fused primitive (`affine`) with a
-hand-written pullback, so that a training step records two tape entries per
-layer (the affine map and the activation) instead of four.
+Dense's forward ``σ(W @ x + b)`` is one fused primitive (`affine`) with a
+hand-written pullback: for identity, relu, tanh and σ a layer records one tape entry
+instead of four (the product, the sum, the activation and a reshape of the bias); any
+other activation adds its own entry.
 """
 import numbers
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from .. import functors
 from ..autodiff.arrays import Param
+from ..autodiff.switch import REFERENCE
 from ..autodiff.tracer import primitive
 from .checks import check_ndim, check_size, match_dtype, shape_error
 from .init import as_weight, create_bias, glorot_uniform, ones32, randn32
@@ -179,6 +181,8 @@ def _pair(args, who, example):
 
 # --------------------------------------------------------------------------- Dense
 
+_QUICK = not REFERENCE  # Dense's shortcut for a batch of the right shape and dtype (see __call__)
+
 class Dense(Layer):
     """A fully connected layer: y = σ(W x + b), mapping ``in × N`` to ``out × N``.
 
@@ -232,8 +236,9 @@ class Dense(Layer):
         W = self.weight
         b = None if self.bias is False else self.bias
         shape = getattr(x, "shape", None)
-        if shape is not None and len(shape) == 2 and shape[0] == W.shape[1] and x.dtype == W.dtype:
-            # The common case, checked in one line, going straight to the primitive.
+        if _QUICK and shape is not None and len(shape) == 2 and shape[0] == W.shape[1] \
+                and x.dtype == W.dtype:
+            # A fast path: the common case, checked in one line, going straight to the primitive.
             σ = self.σ
             if σ is identity:
                 return _DENSE(W, b, x)
