@@ -135,6 +135,33 @@ def test_changing_an_array_in_place_while_another_thread_differentiates_it_is_re
     assert not np.array_equal(W, before)
 
 
+@pytest.mark.parametrize("style", ["implicit", "implicit Params", "explicit"])
+def test_an_optimiser_step_on_a_model_another_thread_differentiates_is_refused(style):
+    model = _model()
+    before = [np.array(p) for p in _params(model)]
+    ps = fl.params(model)
+    grads = fl.gradient(lambda: _loss(model), ps)
+    state = fl.setup(fl.Adam(0.1), model)
+    opt = fl.Adam(0.1)
+    step = {"implicit": lambda: fl.update_(opt, model[0].weight, grads[model[0].weight]),
+            "implicit Params": lambda: fl.update_(opt, ps, grads),
+            "explicit": lambda: fl.update_(state, model, fl.gradient(_loss, model)[0])}[style]
+    with _Held(_explicit(model)):
+        with pytest.raises(fl.InPlaceError, match="another thread"):
+            step()
+    for p, b in zip(_params(model), before):  # nothing changed, state included: the next step
+        np.testing.assert_array_equal(p, b)   # from here is the first
+    step()
+    assert any(not np.array_equal(p, b) for p, b in zip(_params(model), before))
+
+
+def test_an_optimiser_step_inside_the_loss_is_refused():
+    W = fl.param([1.0, 2.0])
+    with pytest.raises(fl.InPlaceError, match="In-place change of a traced array"):
+        fl.gradient(lambda: np.sum(fl.update_(fl.Descent(0.1), W, np.ones(2))), fl.params(W))
+    np.testing.assert_array_equal(W, [1.0, 2.0])
+
+
 def test_two_threads_differentiating_one_model_explicitly_both_get_the_right_gradient():
     model = _model()
     want = fl.gradient(_loss, model)[0]

@@ -36,6 +36,7 @@ from .. import functors
 from ..autodiff import NoGradientWarning, Param, Params
 from ..autodiff.interrupts import atomic
 from ..autodiff.switch import REFERENCE
+from ..autodiff.tracer import Tracked, _refuse_in_place
 from . import grouped
 from .rules import AbstractRule, _julia
 
@@ -119,6 +120,15 @@ def _subtract(x, step):
         if x.dtype.kind != "f":
             raise TypeError(_NOT_FLOAT.format(dtype=x.dtype)) from None
         raise
+
+
+def _refuse_traced(arrays):
+    """Refuse to change arrays that a gradient call is using right now: inside the loss (this
+    thread) or in another thread (a dashboard training in the background). Checked before
+    anything is changed."""
+    for x in arrays:
+        if type(x) is Tracked:
+            _refuse_in_place(x, "update_(...)")
 
 
 def _step(opt, x, g):
@@ -304,6 +314,8 @@ def update_(opt, model, grads):
                 g = _as_gradient(g, x, None)
             if g.shape != x.shape:
                 raise ValueError(_shape_message(x, g, None))
+            if type(x) is not Param and type(x) is not np.ndarray:
+                _refuse_traced((x,))
             if opt._stateless:  # no state: the only change is x -= step, a single NumPy call
                 _subtract(x, opt.apply(None, x, g)[1])
             else:
@@ -315,6 +327,7 @@ def update_(opt, model, grads):
             if not todo:
                 warnings.warn(_NO_GRADIENT_PARAMS, NoGradientWarning, stacklevel=2)
                 return None
+            _refuse_traced(x for x, _ in todo)
             with atomic:  # every array and its state, or none: Ctrl-C waits for the whole step
                 for x, g in todo:
                     _step(opt, x, g)
@@ -347,6 +360,7 @@ def update_(opt, model, grads):
         return opt, model
     if len(set(map(id, map(_ARRAY, todo)))) != len(todo):  # an array met twice (tied weights)
         todo = _merge_shared(todo)
+    _refuse_traced(map(_ARRAY, todo))
     with atomic:  # every array and its state, or none: Ctrl-C waits for the whole step
         if not REFERENCE:
             todo = grouped.update(todo)  # the speed trick; it leaves the rest for one by one
