@@ -277,9 +277,12 @@ def _in_place(f, args, params, with_value, warn, build, how):
     if one has been taken by a gradient call of another thread in the meantime, the call is
     left to the reference path (None), which works on a snapshot of it.
 
-    Unlike the reference path, the switch to the traced class runs without ``atomic``, to
-    save its cost on every step: each parameter is listed in `swapped` before it is switched,
-    so an interrupt at any moment leaves nothing switched that `_close` does not switch back."""
+    Unlike the reference path, neither switch runs inside ``atomic``, to save its cost (two
+    system calls) on every step. Each parameter is listed in `swapped` before it is
+    switched, so a Ctrl-C during the first switch leaves nothing that `_close` does not
+    switch back; and `_close` can run twice, so a Ctrl-C that stops it part-way is caught and
+    it runs again before the KeyboardInterrupt goes on. (Only a second Ctrl-C within that
+    microsecond could still stop it.)"""
     tape = T.Tape()
     entries = tape.entries
     swapped = []  # Params switched to the traced class
@@ -316,7 +319,7 @@ def _in_place(f, args, params, with_value, warn, build, how):
     finally:
         try:
             G._close(tape, recording, lifted, swapped)
-        except KeyboardInterrupt:  # as in the reference path
+        except KeyboardInterrupt:  # stopped part-way: run it again, then stop
             G._close(tape, recording, lifted, swapped)
             raise
 

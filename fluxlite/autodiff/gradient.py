@@ -332,9 +332,10 @@ def _differentiate(f, args, with_value, warn=True):
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:  # 4. every array back to its own class
         try:
-            _close(tape, recording, lifted)
-        except KeyboardInterrupt:  # Ctrl-C came just before `_close` held it back: once more
-            _close(tape, recording, lifted)
+            with atomic:  # Ctrl-C waits until this is done...
+                _close(tape, recording, lifted)
+        except KeyboardInterrupt:  # ...unless it came just before `atomic` took hold
+            _close(tape, recording, lifted)  # (it can safely run twice)
             raise
 
 
@@ -348,10 +349,9 @@ def _push(recording, tape):
 def _close(tape, recording, lifted, swapped=()):
     """End a gradient call: free the tape and switch every array traced in place back.
 
-    `swapped` lists Params switched without `_lift`'s record (the fast path does that). It
-    runs inside ``atomic`` and may safely run twice: a Ctrl-C that arrives just before the
-    block takes hold is raised at its start, and the caller then runs it again."""
-    with atomic, _SWITCH:
+    `swapped` lists Params switched without `_lift`'s record (the fast path does that).
+    Running it twice does no harm, so a caller stopped part-way by Ctrl-C runs it again."""
+    with _SWITCH:
         for p in swapped:
             p.__class__ = Param
             p._tape = p._val = None  # no reference cycle left behind
@@ -469,9 +469,10 @@ def _lift(p, tape, lifted):
             below._tape, below._i, below._val = p._tape, p._i, p._val
         elif _in_use(p):
             raise TracingError(_OTHER_THREAD.format(shape=p.shape))
-        else:
+        else:  # left traced by a call that has ended: it is a plain Param, and will be again
             below = np.ndarray.view(p, np.ndarray)
-        lifted.append((p, Tracked, (p._tape, p._i, p._val)))
+        lifted.append((p, Tracked, (p._tape, p._i, p._val)) if live(p) else
+                      (p, Param, (None, None, None)))
     else:
         lifted.append((p, p.__class__, (None, None, None)))
         below = np.ndarray.view(p, np.ndarray)
