@@ -380,7 +380,7 @@ def untraced_mlp(W1, b1, W2, b2):
 
     ps = W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
     rule = fl.Adam(LR, BETA, EPS)
-    # One flat Adam state for all four arrays, as fl.setup makes it (update.py's _Group).
+    # One flat Adam state for all four arrays, as fl.setup makes it (fluxlite/optimise/grouped.py).
     ends = np.cumsum([p.size for p in ps]).tolist()
     cuts = list(zip([0] + ends[:-1], ends))
     state = [rule.init(np.concatenate([p.ravel() for p in ps]))]
