@@ -21,8 +21,10 @@ One call, in the reference path below (`_differentiate`):
 
 Steps 1 and 4 run inside ``with atomic`` (a Ctrl-C waits until they are done, see
 `fluxlite.autodiff.interrupts`) and under a lock, so neither an interrupt nor another
-thread can see a model half-switched. A model that another thread is differentiating at
-that moment is refused with a clear error rather than traced twice.
+thread can see a model half-switched. The tape belongs to this thread: elsewhere the
+model's arrays behave as plain arrays. If another thread's gradient call is using an
+array at that moment, the explicit style traces a snapshot of its numbers, while the
+implicit style, whose function reads the array itself, is refused with a clear error.
 """
 import numbers
 import threading
