@@ -31,6 +31,7 @@ def _python(code_or_args, reference, **kw):
 PROBE = """
 import json, sys, numpy as np, fluxlite as fl
 from fluxlite.autodiff import tracer
+from fluxlite.autodiff.interrupts import atomic
 import importlib
 G = importlib.import_module("fluxlite.autodiff.gradient")
 model = fl.Chain(fl.Dense(2, 3), fl.Dense(3, 1))
@@ -40,6 +41,8 @@ print(json.dumps({
     "REFERENCE": fl.autodiff.REFERENCE,
     "fast module loaded": "fluxlite.autodiff.fast" in sys.modules,
     "gradient shortcut": G._FAST is not None,
+    "backward": G._backward.__module__,
+    "Ctrl-C held while arrays switch": G._guard is atomic,
     "operators on Tracked": "__add__" in vars(tracer.Tracked),
     "primitive call": tracer.Primitive.__call__.__module__,
     "grouped optimiser state": getattr(leaf, "group", None) is not None,
@@ -60,10 +63,12 @@ def test_the_switch_is_read_from_the_environment_when_fluxlite_is_imported(value
 def test_reference_mode_installs_no_fast_path_and_fast_mode_installs_them_all():
     ref, fast = json.loads(_python(PROBE, "1")), json.loads(_python(PROBE, None))
     assert ref == {"REFERENCE": True, "fast module loaded": False, "gradient shortcut": False,
+                   "backward": "fluxlite.autodiff.tracer", "Ctrl-C held while arrays switch": True,
                    "operators on Tracked": False, "primitive call": "fluxlite.autodiff.tracer",
                    "grouped optimiser state": False, "own pullbacks checked": True,
                    "gradient works": 6.0}
     assert fast == {"REFERENCE": False, "fast module loaded": True, "gradient shortcut": True,
+                    "backward": "fluxlite.autodiff.fast", "Ctrl-C held while arrays switch": False,
                     "operators on Tracked": True, "primitive call": "fluxlite.autodiff.fast",
                     "grouped optimiser state": True, "own pullbacks checked": False,
                     "gradient works": 6.0}

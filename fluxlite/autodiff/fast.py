@@ -17,6 +17,9 @@ What it adds, and what each saves:
   reference `tracer.apply`.
 * **np.sum(x)** over all axes, the usual last step of a loss, skips the reduction's
   keyword handling.
+* **Every gradient call** runs the backward pass above, which calls each argument's
+  pullback directly, and switches arrays to the traced class and back without holding
+  Ctrl-C (see `_in_place` for why that is safe).
 * **The training loop's gradient calls**: ``gradient(f, params(...))``, and
   ``gradient(f, model)`` for a model object whose structure has not changed since the last
   call. The model is walked once and the walk kept (`_Plan`, checked by identity on every
@@ -24,6 +27,7 @@ What it adds, and what each saves:
   the backward pass starts from a shared read-only seed; gradients are handed out without
   copies when they are fresh arrays of the right form.
 """
+import contextlib
 import importlib
 import operator
 import threading
@@ -61,16 +65,19 @@ def apply(prim, *args, **kwargs):
     vals = list(args)
     parents = []
     k = 0
-    for a in args:
-        if type(a) is Tracked:
-            t = getattr(a, "_tape", None)
-            if t is not top:
-                if top is not None or t is None or t.thread != _get_ident():
-                    return T.apply(prim, *args, **kwargs)
-                top = t
-            vals[k] = a._val
-            parents.append((k, a._i))
-        k += 1
+    try:
+        for a in args:
+            if type(a) is Tracked:
+                t = a._tape
+                if t is not top:
+                    if top is not None or t.thread != _get_ident():
+                        return T.apply(prim, *args, **kwargs)
+                    top = t
+                vals[k] = a._val
+                parents.append((k, a._i))
+            k += 1
+    except AttributeError:  # a finished call's array (tape None), or a view that lost its tape
+        return T.apply(prim, *args, **kwargs)
     if top is None:
         return prim.fwd(*args, **kwargs)
     if not prim.differentiable:
@@ -516,4 +523,6 @@ def install():
     Tracked.__neg__ = lambda self: unary(negative, self)
     T.FUNCTIONS[np.sum] = _sum_all(T.FUNCTIONS[np.sum])
     G._FAST = differentiate
+    G._guard = contextlib.nullcontext()  # see `_in_place` for why no guard is needed
+    G._backward = backward
     _INSTALLED.append(True)

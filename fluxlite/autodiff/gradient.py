@@ -290,10 +290,15 @@ def withgradient(f, *args):
     return _differentiate(f, args, True)
 
 
-# `fluxlite.autodiff.fast` sets this to a routine that takes the training loop's usual calls
-# (one Params, or one model) on a quicker path; it returns None for any call it leaves to
-# the reference path below. With FLUXLITE_REFERENCE=1 it stays None.
+# Where `fluxlite.autodiff.fast` plugs in (with FLUXLITE_REFERENCE=1 it does not):
+# * `_FAST`: a routine that takes the training loop's usual calls (one Params, or one model)
+#   on a quicker path; it returns None for any call it leaves to the reference path below;
+# * `_guard`: what holds Ctrl-C back while arrays switch class (the fast paths do without,
+#   see `fast._in_place` for why that is safe);
+# * `_backward`: the backward pass (the fast one calls each argument's pullback directly).
 _FAST = None
+_guard = atomic
+_backward = backward
 
 
 def _differentiate(f, args, with_value, warn=True):
@@ -313,7 +318,7 @@ def _differentiate(f, args, with_value, warn=True):
     lifted = []  # (array, its class, its tracing slots) for every array traced in place
     recording = _recording()
     try:
-        with atomic, _SWITCH:  # 1. trace the inputs
+        with _guard, _SWITCH:  # 1. trace the inputs
             _push(recording, tape)
             if implicit:
                 for p in args[0]:
@@ -334,9 +339,9 @@ def _differentiate(f, args, with_value, warn=True):
         return WithGradient(_value(val, tape), result) if with_value else result
     finally:  # 4. every array back to its own class
         try:
-            with atomic:  # Ctrl-C waits until this is done...
+            with _guard:  # Ctrl-C waits until this is done...
                 _close(tape, recording, lifted)
-        except KeyboardInterrupt:  # ...unless it came just before `atomic` took hold
+        except KeyboardInterrupt:  # ...unless it came just before the guard took hold
             _close(tape, recording, lifted)  # (it can safely run twice)
             raise
 
@@ -375,7 +380,7 @@ def _backward_from(out, tape):
     _check_result(out)
     if tape_of(out) is not tape:
         return None
-    return backward(tape, out._i, np.ones((), out.dtype))  # d(out)/d(out) = 1
+    return _backward(tape, out._i, np.ones((), out.dtype))  # d(out)/d(out) = 1
 
 
 def _check_result(out):
