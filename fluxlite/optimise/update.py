@@ -360,7 +360,6 @@ def update_(opt, model, grads):
         return opt, model
     if len(set(map(id, map(_ARRAY, todo)))) != len(todo):  # an array met twice (tied weights)
         todo = _merge_shared(todo)
-    _refuse_traced(map(_ARRAY, todo))
     with atomic:  # every array and its state, or none: Ctrl-C waits for the whole step
         if not REFERENCE:
             todo = grouped.update(todo)  # the speed trick; it leaves the rest for one by one
@@ -459,6 +458,7 @@ def _collect(st, x, g, path, out):
             g = _as_gradient(g, x, _path(path) or "the top level")
         if g.shape != x.shape:
             raise ValueError(_shape_message(x, g, _path(path)))
+        _refuse_traced((x,))
         out.append((st, x, g))
         return
     if type(st) is dict:
@@ -485,8 +485,8 @@ def _collect(st, x, g, path, out):
                 raise ValueError(f"update_: the state tree has an entry {k!r} {_where(path)}, but "
                                  f"the model ({_describe(x)}) has none. {_CHANGED}")
             xk = fields[k]
-            if type(s) is Leaf and type(gk) is np.ndarray and isinstance(xk, np.ndarray) \
-                    and gk.shape == xk.shape:
+            if type(s) is Leaf and type(gk) is np.ndarray \
+                    and (type(xk) is Param or type(xk) is np.ndarray) and gk.shape == xk.shape:
                 out.append((s, xk, gk))  # the usual Leaf, checked here without a call
             else:
                 _collect(s, xk, gk, (path, k, x), out)
