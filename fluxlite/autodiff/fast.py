@@ -82,18 +82,7 @@ def apply(prim, *args, **kwargs):
         return prim.fwd(*args, **kwargs)
     if not prim.differentiable:
         return T.apply(prim, *args, **kwargs)
-    ans = prim.fwd(*vals, **kwargs)
-    entries = top.entries
-    i = len(entries)
-    if type(ans) is np.ndarray and (ans.dtype is _F64 or ans.dtype is _F32):
-        entries.append((prim, ans, vals, kwargs, parents))
-        out = ans.view(Tracked)
-        out._tape, out._i, out._val = top, i, ans
-        return out
-    if not T._traceable(ans, prim):
-        return ans
-    entries.append((prim, ans, vals, kwargs, parents))
-    return T.wrap(ans, top, i)
+    return _record(top, prim, prim.fwd(*vals, **kwargs), vals, parents, kwargs)
 
 
 def unary(prim, a):
@@ -115,19 +104,20 @@ def unary(prim, a):
     return out
 
 
-def _record(t, prim, ans, vals, parents):
+def _record(t, prim, ans, vals, parents, kwargs=_NO_KWARGS):
     """Put result `ans` of `prim` on tape `t` and return it traced (the usual float arrays
-    first; integers and booleans are returned untraced, complex results refused)."""
+    first; integers and booleans are returned untraced, complex results refused).
+    `unary` and the operators do its first case themselves, without this call."""
     entries = t.entries
     i = len(entries)
     if type(ans) is np.ndarray and (ans.dtype is _F64 or ans.dtype is _F32):
-        entries.append((prim, ans, vals, _NO_KWARGS, parents))
+        entries.append((prim, ans, vals, kwargs, parents))
         out = ans.view(Tracked)
         out._tape, out._i, out._val = t, i, ans
         return out
     if not T._traceable(ans, prim):
         return ans
-    entries.append((prim, ans, vals, _NO_KWARGS, parents))
+    entries.append((prim, ans, vals, kwargs, parents))
     return T.wrap(ans, t, i)
 
 
