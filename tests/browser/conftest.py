@@ -169,7 +169,7 @@ class ConsoleErrors(list):
 def browser():
     if MISSING:
         pytest.skip(MISSING)
-    (ARTIFACTS / "external-requests.txt").unlink(missing_ok=True)   # this session's list only
+    (ARTIFACTS / "external-requests.txt").unlink(missing_ok=True)   # this run's list only
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
