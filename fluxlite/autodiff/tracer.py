@@ -102,11 +102,6 @@ class Tape:
         self.thread = self.owner = None
         self.entries.clear()
 
-    @property
-    def active(self):
-        """True until the tape stops recording (in any thread)."""
-        return self.thread is not None
-
 
 def tape_of(x):
     """The tape tracing `x` (None for anything that is not traced).
@@ -126,7 +121,7 @@ def tape_of(x):
 def live(x):
     """True when `x` is traced by a tape that is recording in this thread."""
     t = tape_of(x)
-    return t is not None and t.thread == _get_ident()
+    return t is not None and t.records_here()
 
 
 def _below(x):
