@@ -1,4 +1,4 @@
-"""The gradient contract (issue 2, items 1-4 and 7): what `fl.gradient` takes and returns.
+"""The gradient contract: what `fl.gradient` takes and returns.
 
 * trackable arrays are NumPy arrays, reproducible with `fl.seed`;
 * explicit gradients: one entry per argument, a Python float for a number, an array shaped

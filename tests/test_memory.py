@@ -1,4 +1,4 @@
-"""Memory stays flat (issue 2, item 9): the tape is freed after every gradient call.
+"""Memory stays flat: the tape is freed after every gradient call.
 
 * 10^5 calls of a tiny function do not grow the process's resident memory;
 * tracemalloc sees no allocation from fluxlite surviving a batch of calls of every form
