@@ -20,11 +20,13 @@ the dispatch and on every `Primitive`'s forward and pullbacks, so a case cannot 
 cover what it does not reach, and every pullback in the package is compared with finite
 differences at least once.
 
-Issue 2, item 5 (plain NumPy is traced) and item 6 (activations) are checked here; the
-example-based tests at the end state the individual behaviours in words.
+The cases for each family of primitives sit in ``cases_*.py`` (elementwise, linalg, shape)
+and here; the factory itself is `casefactory`. The example-based tests at the end state the
+individual behaviours in words.
 """
+import importlib
 import math
-from dataclasses import dataclass
+import pkgutil
 
 import numpy as np
 import pytest
@@ -35,8 +37,9 @@ from hypothesis.extra import numpy as hnp
 import fluxlite as fl
 from fluxlite import activations
 from fluxlite.autodiff import tracer
-from fluxlite.primitives import arithmetic, linalg, reductions
 from fluxlite.primitives import shape as shape_ops
+import cases_elementwise, cases_linalg, cases_shape  # noqa: F401  (they register their cases)
+from casefactory import CASES, call, case, grid, one, pair
 from gradcheck import check_gradient, check_grads
 from strategies import (arrays, axes, broadcast_shapes, floats, grid_pair, layout, one_axis,
                         scalars, separated, shapes, with_layout)
@@ -44,54 +47,6 @@ from strategies import (arrays, axes, broadcast_shapes, floats, grid_pair, layou
 # Examples per case (each also checked to second order): a few in the quick profiles, many more
 # with HYPOTHESIS_PROFILE=thorough (see conftest.py).
 EXAMPLES = max(6, settings.default.max_examples // 8)
-
-
-# --------------------------------------------------------------------------- the factory
-
-
-@dataclass
-class Case:
-    name: str
-    fn: object          # fn(*args, **kwargs) -> array; every positional argument is differentiated
-    args: object        # strategy of (args, kwargs); kwargs are fixed, not differentiated
-    covers: tuple       # registry keys this case exercises
-    ref: object = None  # reference for the value (default: fn on plain float64 copies)
-    order: int = 2
-    bug: str = None     # a known bug: xfail(strict=True) until it is fixed
-    rare_bug: str = None  # a bug hypothesis finds only at special values: xfail(strict=False)
-
-
-CASES = []
-
-
-def case(name, fn, args, covers=None, **options):
-    """Register one operation: one line per op."""
-    CASES.append(Case(name, fn, args, tuple((fn,) if covers is None else covers), **options))
-
-
-def call(*positional, **keywords):
-    """A strategy of ``(args, kwargs)``: one strategy per argument and per keyword."""
-    return st.tuples(st.tuples(*positional), st.fixed_dictionaries(keywords))
-
-
-def one(lo=-2.0, hi=2.0, avoid=(), gap=0.1, **kw):
-    """One array argument."""
-    return call(arrays(lo=lo, hi=hi, avoid=avoid, gap=gap, **kw))
-
-
-@st.composite
-def pair(draw, lo=-2.0, hi=2.0, avoid=(), lo2=None, hi2=None, avoid2=None, gap=0.1):
-    """Two array arguments of broadcastable shapes (the gradients must be unbroadcast)."""
-    sx, sy = draw(broadcast_shapes())
-    x = draw(arrays(sx, lo, hi, avoid, gap))
-    y = draw(arrays(sy, lo if lo2 is None else lo2, hi if hi2 is None else hi2,
-                    avoid if avoid2 is None else avoid2, gap))
-    return (x, y), {}
-
-
-def grid():
-    """Two broadcastable arrays that never tie (for maximum, minimum)."""
-    return grid_pair().map(lambda xy: (xy, {}))
 
 
 # --------------------------------------------------------------------------- arithmetic ufuncs
@@ -819,7 +774,8 @@ def test_the_registry_check_notices_a_new_primitive(monkeypatch):
 
 def _all_primitives():
     """Every Primitive object fluxlite defines, and the variadic ones (concatenate, einsum...)."""
-    modules = [tracer, arithmetic, reductions, shape_ops, linalg, activations]
+    modules = [tracer, activations] + [importlib.import_module(f"fluxlite.primitives.{m.name}")
+                                       for m in pkgutil.iter_modules(fl.primitives.__path__)]
     prims, variadics = {}, {}
     for p in tracer.UFUNCS.values():
         prims[id(p)] = p
@@ -912,7 +868,7 @@ def test_cases_exercise_what_they_declare_and_every_pullback_runs(monkeypatch):
     assert not never, "never compared with finite differences: " + ", ".join(sorted(never))
 
 
-# --------------------------------------------------------------------------- item 5, in words
+# --------------------------------------------------------------------------- in words
 
 
 def test_broadcast_gradients_are_summed_back_to_each_input_shape():
@@ -1129,7 +1085,7 @@ def test_the_remainder_operator_is_traced():
     assert gy == pytest.approx(-(np.floor(7 / 2.5) + np.floor(-7 / 2.5)))
 
 
-# --------------------------------------------------------------------------- activations (item 6)
+# --------------------------------------------------------------------------- activations, in words
 
 E = math.e
 KNOWN_VALUES = [
