@@ -3,7 +3,8 @@
 * `arithmetic`: ufuncs (``+ - * / **``, exp, log, tanh, maximum, ...), np.where, np.clip
 * `reductions`: sum, mean, max, min, prod, var, std
 * `shape`: reshape, transpose, swapaxes, concatenate, stack, indexing
-* `linalg`: ``@``, dot, outer, einsum, linalg.norm
+* `products`: ``@``, dot, outer, inner, einsum, tensordot
+* `linalg`: np.linalg (norm)
 
 Importing this package fills the registry in `fluxlite.autodiff.tracer`.
 """
@@ -12,7 +13,7 @@ import numpy as np
 from ..autodiff.switch import REFERENCE
 from ..autodiff.tracer import (CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, DECOMPOSED_FUNCTIONS, FUNCTIONS,
                                HINTS, UFUNCS)
-from . import arithmetic, linalg, reductions, shape  # noqa: F401  (registration)
+from . import arithmetic, linalg, products, reductions, shape  # noqa: F401  (registration)
 
 if not REFERENCE:  # the fast paths need the registry filled; see fluxlite.autodiff.fast
     from ..autodiff import fast
