@@ -13,16 +13,16 @@ a hypothesis strategy for its arguments, and the registry entries it exercises (
 * checks second derivatives (a nested `gradient`) with random projections.
 
 `test_every_registered_operation_has_a_case` enumerates the registry (``UFUNCS``,
-``FUNCTIONS``, ``DECOMPOSED_FUNCTIONS``, ``REDUCERS``) and the activations, and fails when
+``FUNCTIONS``, ``DECOMPOSED_FUNCTIONS``, ``REDUCERS``, ``ACCUMULATORS``) and the activations, and fails when
 one has no case, so a primitive cannot be added without a test.
 `test_cases_exercise_what_they_declare_and_every_pullback_runs` runs each case with spies on
 the dispatch and on every `Primitive`'s forward and pullbacks, so a case cannot claim to
 cover what it does not reach, and every pullback in the package is compared with finite
 differences at least once.
 
-The cases for each family of primitives sit in ``cases_*.py`` (elementwise, linalg, products, shape)
-and here; the factory itself is `casefactory`. The example-based tests at the end state the
-individual behaviours in words.
+The cases for each family of primitives sit in ``cases_*.py`` (elementwise, linalg, products,
+reductions, shape) and here; the factory itself is `casefactory`. The example-based tests at
+the end state the individual behaviours in words.
 """
 import importlib
 import math
@@ -38,7 +38,7 @@ import fluxlite as fl
 from fluxlite import activations
 from fluxlite.autodiff import tracer
 from fluxlite.primitives import shape as shape_ops
-import cases_elementwise, cases_linalg, cases_products, cases_shape  # noqa: F401  (they register their cases)
+import cases_elementwise, cases_linalg, cases_products, cases_reductions, cases_shape  # noqa: F401  (they register their cases)
 from casefactory import CASES, call, case, grid, one, pair
 from gradcheck import check_gradient, check_grads
 from strategies import (arrays, axes, broadcast_shapes, layout, one_axis,
@@ -610,6 +610,7 @@ def registry_keys():
     """Everything fluxlite claims to differentiate: registry entries and public activations."""
     keys = set(tracer.UFUNCS) | set(tracer.FUNCTIONS) | set(tracer.DECOMPOSED_FUNCTIONS)
     keys |= {("reduce", u) for u in tracer.REDUCERS}
+    keys |= {("accumulate", u) for u in tracer.ACCUMULATORS}
     keys |= {getattr(activations, name) for name in activations.__all__}
     return keys
 

@@ -210,6 +210,8 @@ class Tracked(Param):
                 return ufunc(*map(untrace, inputs), **kwargs)
         elif method == "reduce" and ufunc in REDUCERS:
             return REDUCERS[ufunc](*inputs, **kwargs)
+        elif method == "accumulate" and ufunc in ACCUMULATORS:
+            return ACCUMULATORS[ufunc](*inputs, **kwargs)
         if not _any_live(inputs):  # nothing recorded here: this is ordinary NumPy
             return getattr(ufunc, method)(*map(untrace, inputs), **kwargs)
         raise NoGradientRule(_no_rule_message(f"numpy.{ufunc.__name__}" + (
@@ -307,6 +309,34 @@ class Tracked(Param):
 
     def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
         return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis=None, dtype=None, out=None):
+        return np.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None, dtype=None, out=None):
+        return np.cumprod(self, axis=axis)
+
+    def repeat(self, repeats, axis=None):
+        return np.repeat(self, repeats, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return np.diagonal(self, offset=offset, axis1=axis1, axis2=axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+        return np.trace(self, offset=offset, axis1=axis1, axis2=axis2)
+
+    def conj(self):
+        return np.conjugate(self)
+
+    conjugate = conj
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
 
     # Changing a traced array in place would corrupt the record: refuse, and say why.
     def __setitem__(self, idx, value):
@@ -610,6 +640,7 @@ def _checked_gradient(prim, k, gk, arg):
 # Filled by fluxlite.primitives: NumPy callable -> how to trace it.
 UFUNCS = {}                 # ufunc -> Primitive
 REDUCERS = {}               # ufunc -> function handling ufunc.reduce (np.add.reduce -> sum)
+ACCUMULATORS = {}           # ufunc -> function handling ufunc.accumulate (np.add.accumulate -> cumsum)
 FUNCTIONS = {}              # NumPy function -> function taking NumPy's own arguments
 CONSTANT_UFUNCS = set()     # ufuncs whose result carries no gradient (comparisons, floor, ...)
 CONSTANT_FUNCTIONS = set()  # functions whose result carries no gradient (argmax, shape, ...)
