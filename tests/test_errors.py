@@ -37,7 +37,7 @@ NO_RULE = [
     ("np.linalg.inv", lambda x: np.sum(np.linalg.inv(np.outer(x, x) + np.eye(3))),
      "numpy.linalg.inv", "products"),
     ("x.cumsum()", lambda x: np.sum(x.cumsum()), "numpy.cumsum", "np.tril"),
-    ("x.cumprod()", lambda x: np.sum(x.cumprod()), "numpy.cumprod", "no rule"),
+    ("x.cumprod()", lambda x: np.sum(x.cumprod()), "numpy.cumprod", "supported()"),
     ("np.multiply.outer", lambda x: np.sum(np.multiply.outer(x, x)), "numpy.multiply.outer",
      "supported()"),
 ]
