@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, prod, var and std, with ``axis`` and ``keepdims``.
+"""Reductions: sum, mean, max, min, prod, var and std, with ``axis`` and ``keepdims``; running
+sums and products; sorting and order statistics.
 
 A reduction collapses axes, so its pullback must spread the output's gradient
 back over them. `_expand` puts the collapsed axes back (length 1) and
@@ -9,6 +10,14 @@ broadcasting does the spreading::
     d max(x)  = dx at the maximum            the winner gets g (ties share it)
     d prod(x) = sum(prod(x) / x_i dx_i)      each element gets g times the product of the others
     d std(x)  = sum((x_i - mean) dx_i) / ((n - ddof) std(x))      (0 where std(x) = 0)
+
+A running sum or product keeps every partial result::
+
+    d cumsum(x)_i = sum_{k<=i} dx_k          element k gets the sum of g from k to the end
+    d cumprod(x)_i = sum_{j<=i} (prod_{k<=i, k!=j} x_k) dx_j
+
+Sorting, np.partition, np.median and np.quantile pick elements: the order is found on the
+numbers, and each picked value's gradient goes back to the element it came from (indexing).
 """
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple

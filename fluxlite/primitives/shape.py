@@ -1,13 +1,20 @@
 """Shape operations and indexing: the numbers move, so the gradient moves back.
 
-None of these change a value, only where it sits. Their pullbacks put each
-gradient entry back where its value came from::
+None of these change a value, only where it sits (or they copy it, or mix a few with fixed
+weights). Their pullbacks put each gradient entry back where its value came from::
 
     reshape    -> reshape the gradient to the input's shape
     transpose  -> transpose the gradient with the inverse permutation
     x[idx]     -> scatter the gradient into zeros at idx (repeated indices add up)
     concatenate, stack -> cut the gradient into the pieces
     broadcast_to       -> sum the gradient back (see `unbroadcast`)
+
+The other functions here are written with those, so they need no pullback of their own:
+repeat, take_along_axis, diagonal, insert, delete and the copying modes of pad are indexing
+(the gradients of all copies of an element add up in it), tile is a broadcast, diag is
+np.where with a mask, and linspace and gradient are arithmetic on slices joined with
+concatenate. Where NumPy's own code is already made of such operations (tril, rot90, the
+splits, ...) it is registered as it is, in DECOMPOSED_FUNCTIONS.
 """
 import operator
 
@@ -513,7 +520,7 @@ def _geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     with the ends set to `start` and `stop` exactly, as NumPy does."""
     if np.any(untrace(start) == 0) or np.any(untrace(stop) == 0):
         raise ValueError('Geometric sequence cannot include zero')
-    dt = np.result_type(untrace(start), untrace(stop), float(num))
+    dt = np.result_type(untrace(start), untrace(stop), float(num), np.zeros((), dtype))
     if dt.kind == "c":
         raise NoGradientRule("fluxlite has no gradient rule for numpy.geomspace of complex "
                              "numbers.\nfluxlite differentiates real-valued code only.")
