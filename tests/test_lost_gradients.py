@@ -98,18 +98,27 @@ def test_a_function_of_nothing_differentiable_gives_none_without_a_warning():
 
 # --------------------------------------------------------------------------- calls fluxlite can catch
 
-@pytest.mark.parametrize("call, f", [
-    ("x.item()", lambda x: x[0].item() * 2 + np.sum(x)),
+@pytest.mark.parametrize("expr, f", [
+    ("x[0].item()", lambda x: x[0].item() * 2 + np.sum(x)),
     ("x.tolist()", lambda x: sum(x.tolist()) + np.sum(x)),
-    ("float(x)", lambda x: float(x[0]) + np.sum(x)),
-    ("float(x)", lambda x: math.sin(x[0]) + np.sum(x)),
+    ("float(x[0])", lambda x: float(x[0]) + np.sum(x)),
+    ("math.sin(x[0])", lambda x: math.sin(x[0]) + np.sum(x)),
 ], ids=["item", "tolist", "float", "math.sin"])
-def test_turning_a_traced_array_into_python_numbers_is_refused_naming_the_call(call, f):
+def test_turning_a_traced_array_into_python_numbers_is_refused_naming_the_call(expr, f):
     with pytest.raises(fl.TracingError) as err:
         fl.gradient(f, X)
     msg = str(err.value)
-    assert msg.startswith(f"{call} was called on a traced array inside gradient")
+    line = f.__code__.co_firstlineno
+    # the student's own code, and where it is
+    assert msg.startswith(f"{expr} turns a traced array into Python numbers "
+                          f"(line {line} of test_lost_gradients.py)")
     assert "np.sin(x)" in msg and "print(x)" in msg and "withgradient" in msg
+
+
+def test_the_math_module_is_refused_with_the_numpy_function_to_use():
+    with pytest.raises(fl.TracingError) as err:
+        fl.gradient(lambda x: math.exp(x[0]) + np.sum(x), X)
+    assert "here np.exp(x[0])" in str(err.value)
 
 
 def test_item_and_tolist_work_outside_gradient_and_on_values_that_are_not_traced():

@@ -36,8 +36,8 @@ import threading
 import numpy as np
 
 from .arrays import Param
-from .errors import (_COMPLEX, _INPLACE_MESSAGE, _LOST, _OTHER_THREAD, InPlaceError,
-                     NoGradientRule, NoGradientWarning, TracingError)
+from .errors import (_COMPLEX, _FLOAT_INDEX, _INPLACE_MESSAGE, _LOST, _OTHER_THREAD, InPlaceError,
+                     NoGradientRule, NoGradientWarning, TracingError, _number_message)
 from .switch import REFERENCE
 
 __all__ = ["Tracked", "Tape", "Primitive", "primitive", "apply", "backward", "untrace", "peel",
@@ -114,7 +114,9 @@ def tape_of(x):
         return None
     try:
         return x._tape
-    except AttributeError:  # a view made by an ndarray method: its tracing slots were never set
+    except AttributeError:  # a view made by NumPy (x.view(), np.int64(x)): no tracing slots
+        if x.dtype.kind not in "fc":  # integers and booleans carry no gradient: nothing is lost
+            return None
         raise TracingError(_LOST) from None
 
 
@@ -126,7 +128,10 @@ def live(x):
 
 def _below(x):
     """The value traced array `x` stands for, one tracing layer down."""
-    v = x._val
+    try:
+        v = x._val
+    except AttributeError:  # an integer view made by NumPy (np.int64(x)): never traced
+        v = None
     # None only for a parameter that another thread is just switching back to a plain array;
     # a traced array shares its memory with the value below it, so a plain view is the same.
     return np.ndarray.view(x, np.ndarray) if v is None else v
@@ -177,6 +182,52 @@ def _any_live(x):
     return False
 
 
+def _holds_traced(seq):
+    """True when list or tuple `seq` holds a traced array, at any depth."""
+    for v in seq:
+        t = type(v)
+        if t is Tracked or ((t is list or t is tuple) and _holds_traced(v)):
+            return True
+    return False
+
+
+def _stacked(seq):
+    """A list or tuple holding traced arrays as one traced array, the one ``np.array(seq)``
+    would make. NumPy itself copies the numbers out of the list without asking the arrays,
+    so the record of where they came from would be lost; ``np.stack`` is traced."""
+    return np.stack([_stacked(v) if type(v) is list or type(v) is tuple else v for v in seq])
+
+
+def _has_sequence(values):
+    for v in values:
+        if type(v) is list or type(v) is tuple:
+            return True
+    return False
+
+
+def _lists_as_arrays(func, args, kwargs):
+    """`args` and `kwargs` of NumPy function `func` with each list or tuple that holds traced
+    arrays made into one traced array, where NumPy would have made it into an array. A
+    parameter that is a sequence of arrays (np.concatenate's first) keeps its sequence, and
+    each list inside it is made into an array instead (see `SEQUENCE_ARGUMENTS`)."""
+    seq = SEQUENCE_ARGUMENTS.get(func, ())
+    positions, names = {k for k, _ in seq}, {name for _, name in seq}
+    args = list(args)
+    for k, a in enumerate(args):
+        if (type(a) is list or type(a) is tuple) and _holds_traced(a):
+            args[k] = _each_stacked(a) if k in positions else _stacked(a)
+    new = dict(kwargs)
+    for name, a in kwargs.items():
+        if (type(a) is list or type(a) is tuple) and _holds_traced(a):
+            new[name] = _each_stacked(a) if name in names else _stacked(a)
+    return args, new
+
+
+def _each_stacked(seq):
+    return type(seq)(_stacked(v) if (type(v) is list or type(v) is tuple) and _holds_traced(v)
+                     else v for v in seq)
+
+
 # --------------------------------------------------------------------------- traced arrays
 
 class Tracked(Param):
@@ -202,16 +253,27 @@ class Tracked(Param):
         """NumPy's hook for elementwise functions, ``+`` and ``@`` included."""
         if "out" in kwargs:
             return _into_out(ufunc, method, inputs, kwargs)
-        if method == "__call__":
+        for a in inputs:
+            if (type(a) is list or type(a) is tuple) and _holds_traced(a):  # x + [y, z]
+                inputs = [_stacked(v) if type(v) is list or type(v) is tuple else v
+                          for v in inputs]
+                break
+        if ufunc in CONSTANT_UFUNCS:  # comparisons, rounding: no gradient to carry
+            if method != "at":  # (ufunc.at changes its first argument in place)
+                return getattr(ufunc, method)(*map(untrace, inputs), **kwargs)
+        elif method == "__call__":
             prim = UFUNCS.get(ufunc)
             if prim is not None:
                 return prim(*inputs, **kwargs)
-            if ufunc in CONSTANT_UFUNCS:  # comparisons, rounding: no gradient to carry
-                return ufunc(*map(untrace, inputs), **kwargs)
+            several = MULTI_UFUNCS.get(ufunc)  # np.modf, np.frexp: a tuple of results
+            if several is not None:
+                return several(*inputs, **kwargs)
         elif method == "reduce" and ufunc in REDUCERS:
             return REDUCERS[ufunc](*inputs, **kwargs)
         elif method == "accumulate" and ufunc in ACCUMULATORS:
             return ACCUMULATORS[ufunc](*inputs, **kwargs)
+        if method == "at" and live(inputs[0]):
+            _refuse_in_place(inputs[0], f"numpy.{ufunc.__name__}.at(x, ...)")
         if not _any_live(inputs):  # nothing recorded here: this is ordinary NumPy
             return getattr(ufunc, method)(*map(untrace, inputs), **kwargs)
         raise NoGradientRule(_no_rule_message(f"numpy.{ufunc.__name__}" + (
@@ -220,12 +282,15 @@ class Tracked(Param):
     def __array_function__(self, func, types, args, kwargs):
         """NumPy's hook for every other NumPy function (np.sum, np.reshape, ...)."""
         impl = FUNCTIONS.get(func)
-        if impl is not None:
-            return impl(*args, **kwargs)
+        if impl is not None or func in DECOMPOSED_FUNCTIONS:
+            # np.append(x, [y, z]): NumPy would copy the numbers out of [y, z] and lose the tape
+            if _has_sequence(args) or kwargs and _has_sequence(kwargs.values()):
+                args, kwargs = _lists_as_arrays(func, args, kwargs)
+            if impl is not None:
+                return impl(*args, **kwargs)
+            return func._implementation(*args, **kwargs)  # NumPy writes it with traced functions
         if func in CONSTANT_FUNCTIONS:
             return func(*_untrace_tree(args), **_untrace_tree(kwargs))
-        if func in DECOMPOSED_FUNCTIONS:  # NumPy writes it with functions that have rules
-            return func._implementation(*args, **kwargs)
         if not _any_live(args) and not _any_live(kwargs):
             return func(*_untrace_tree(args), **_untrace_tree(kwargs))
         raise NoGradientRule(_no_rule_message(_qualname(func)))
@@ -240,6 +305,8 @@ class Tracked(Param):
 
     # ndarray methods that would otherwise work on the untraced numbers.
     def __getitem__(self, idx):
+        if type(idx) is Tracked or type(idx) is tuple and any(type(i) is Tracked for i in idx):
+            idx = _plain_index(idx)
         return FUNCTIONS["getitem"](self, idx=idx)
 
     @property
@@ -330,6 +397,28 @@ class Tracked(Param):
 
     conjugate = conj
 
+    # Indices, tests and rounding carry no gradient: plain arrays, as the NumPy functions give.
+    def argmax(self, axis=None, out=None, **kw):
+        return np.argmax(untrace(self), axis=axis, out=out, **kw)
+
+    def argmin(self, axis=None, out=None, **kw):
+        return np.argmin(untrace(self), axis=axis, out=out, **kw)
+
+    def argsort(self, axis=-1, kind=None, order=None, **kw):
+        return np.argsort(untrace(self), axis=axis, kind=kind, order=order, **kw)
+
+    def argpartition(self, kth, axis=-1, kind="introselect", order=None):
+        return np.argpartition(untrace(self), kth, axis=axis, kind=kind, order=order)
+
+    def any(self, axis=None, out=None, keepdims=False, **kw):
+        return np.any(untrace(self), axis=axis, out=out, keepdims=keepdims, **kw)
+
+    def all(self, axis=None, out=None, keepdims=False, **kw):
+        return np.all(untrace(self), axis=axis, out=out, keepdims=keepdims, **kw)
+
+    def round(self, decimals=0, out=None):
+        return np.round(untrace(self), decimals, out=out)
+
     @property
     def real(self):
         return np.real(self)
@@ -387,15 +476,18 @@ class Tracked(Param):
 
 def _refuse_number(x, call):
     if live(x):
-        raise TracingError(
-            f"{call} was called on a traced array inside gradient: Python numbers carry no "
-            f"gradient, so the result would silently stop depending on x.\n"
-            f"This happens with the math module (math.sin(x), math.exp(x)): use NumPy's "
-            f"functions instead (np.sin(x), np.exp(x)), which fluxlite traces. It also happens "
-            f"when traced numbers are copied into an array (buf[i] = x, or np.array([x, y])): "
-            f"build arrays with np.stack / np.concatenate. To see a value while debugging, "
-            f"print(x) shows its numbers; to keep the loss, use "
-            f"val, grads = fl.withgradient(...) instead of converting it inside.")
+        raise TracingError(_number_message(call))
+
+
+def _plain_index(idx):
+    """An index with its traced parts made plain: integer and boolean arrays carry no gradient.
+    A floating-point array is no index: say how to make one."""
+    items = idx if type(idx) is tuple else (idx,)
+    for i in items:
+        if type(i) is Tracked and i.dtype.kind == "f":
+            raise IndexError(_FLOAT_INDEX)
+    plain = tuple(untrace(i) for i in items)
+    return plain if type(idx) is tuple else plain[0]
 
 
 def _refuse_in_place(x, what):
@@ -645,5 +737,9 @@ FUNCTIONS = {}              # NumPy function -> function taking NumPy's own argu
 CONSTANT_UFUNCS = set()     # ufuncs whose result carries no gradient (comparisons, floor, ...)
 CONSTANT_FUNCTIONS = set()  # functions whose result carries no gradient (argmax, shape, ...)
 DECOMPOSED_FUNCTIONS = set()  # functions NumPy implements with operations we trace (np.hstack, ...)
+MULTI_UFUNCS = {}           # ufunc with several results -> function returning them (np.modf)
+# function -> (position, name) of each parameter that is a sequence of arrays (np.stack's
+# `arrays`): a list given there stays a list, and lists inside it are made into arrays.
+SEQUENCE_ARGUMENTS = {np.stack: ((0, "arrays"),), np.concatenate: ((0, "arrays"),)}
 HINTS = {}                  # "numpy.name" -> advice shown when a function has no rule
 ASTYPE = Primitive(lambda x, dtype: x.astype(dtype), "astype").defvjp(lambda g, ans, x, dtype: g)

@@ -9,11 +9,20 @@ The calculus, one rule per line::
     d(x + y) = dx + dy          d(x * y) = y dx + x dy        d(x / y) = dx / y - x dy / y²
     d(x ** y) = y x^(y-1) dx + x^y log(x) dy                  d exp(x) = exp(x) dx
     d log(x) = dx / x           d sqrt(x) = dx / (2 sqrt x)   d tanh(x) = (1 - tanh² x) dx
+    d arccosh(x) = dx / sqrt(x² - 1)                          d log2(2^x + 2^y) = 2^(x-ans) dx + ...
+
+Real inputs only (complex ones are refused), so np.conjugate and np.real pass the gradient
+through, and np.imag and np.angle are constants. Piecewise-constant functions (sign, floor,
+heaviside in x, the integer part of np.modf) carry no gradient; where a function jumps, the
+slope given is that of the pieces, as for floor.
 """
+import math
+
 import numpy as np
 
 from ..autodiff.broadcasting import unbroadcast as ub
-from ..autodiff.tracer import CONSTANT_UFUNCS, FUNCTIONS, UFUNCS, primitive
+from ..autodiff.tracer import (CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, DECOMPOSED_FUNCTIONS,
+                               FUNCTIONS, MULTI_UFUNCS, UFUNCS, primitive, untrace)
 
 
 def defufunc(ufunc, *vjps):
@@ -70,6 +79,20 @@ defufunc(np.remainder, lambda g, ans, x, y: ub(g, x),
          lambda g, ans, x, y: ub(-g * np.floor_divide(x, y), y))
 defufunc(np.square, lambda g, ans, x: g * 2 * x)
 defufunc(np.reciprocal, lambda g, ans, x: -g * ans * ans)
+# np.fmod(x, y) = x - trunc(x / y) y, and the integer quotient is (x - ans) / y
+defufunc(np.fmod, lambda g, ans, x, y: ub(g, x),
+         lambda g, ans, x, y: ub(-g * np.rint((x - ans) / y), y))
+# np.float_power is np.power computed in float64
+defufunc(np.float_power,
+         lambda g, ans, x, y: ub(g * y * np.float_power(x, np.where((y == 0) & (x == 0), 1, y - 1)), x),
+         lambda g, ans, x, y: ub(g * ans * _safe_log(x), y))
+defufunc(np.ldexp, lambda g, ans, x, e: ub(np.ldexp(g, e), x), None)  # x 2^e, e an integer
+# np.modf(x) = (fractional part, integer part); np.frexp(x) = (mantissa x 2^-e, exponent e)
+MODF = primitive(lambda x: np.modf(x)[0], "numpy.modf").defvjp(lambda g, ans, x: g)
+FREXP = primitive(lambda x: np.frexp(x)[0], "numpy.frexp").defvjp(
+    lambda g, ans, x: np.ldexp(g, -np.frexp(x)[1]))
+MULTI_UFUNCS[np.modf] = lambda x: (MODF(x), np.modf(untrace(x))[1])
+MULTI_UFUNCS[np.frexp] = lambda x: (FREXP(x), np.frexp(untrace(x))[1])
 
 # Exponentials and logarithms.
 defufunc(np.exp, lambda g, ans, x: g * ans)
@@ -84,6 +107,9 @@ defufunc(np.cbrt, lambda g, ans, x: g / (3 * ans * ans))
 defufunc(np.logaddexp,
          lambda g, ans, x, y: ub(g * np.exp(x - ans), x),
          lambda g, ans, x, y: ub(g * np.exp(y - ans), y))
+defufunc(np.logaddexp2,
+         lambda g, ans, x, y: ub(g * np.exp2(x - ans), x),
+         lambda g, ans, x, y: ub(g * np.exp2(y - ans), y))
 
 # Trigonometric and hyperbolic functions.
 defufunc(np.sin, lambda g, ans, x: g * np.cos(x))
@@ -101,9 +127,63 @@ defufunc(np.cosh, lambda g, ans, x: g * np.sinh(x))
 defufunc(np.tanh, lambda g, ans, x: g * (1 - ans * ans))
 defufunc(np.arcsinh, lambda g, ans, x: g / np.sqrt(x * x + 1))
 defufunc(np.arctanh, lambda g, ans, x: g / (1 - x * x))
+defufunc(np.arccosh, lambda g, ans, x: g / np.sqrt((x - 1) * (x + 1)))
+defufunc(np.deg2rad, lambda g, ans, x: g * (np.pi / 180))
+defufunc(np.radians, lambda g, ans, x: g * (np.pi / 180))
+defufunc(np.rad2deg, lambda g, ans, x: g * (180 / np.pi))
+defufunc(np.degrees, lambda g, ans, x: g * (180 / np.pi))
+
+
+def _sinc_derivative(x, n):
+    """The n-th derivative of NumPy's normalised sinc, s(x) = sin(πx) / (πx), s(0) = 1.
+
+    Differentiating x s(x) = sin(πx) / π n times gives x s⁽ⁿ⁾ + n s⁽ⁿ⁻¹⁾ = πⁿ⁻¹ cos⁽ⁿ⁻¹⁾(πx),
+    which yields s⁽ⁿ⁾ from s⁽ⁿ⁻¹⁾ away from 0. Near 0 that loses digits, and the Taylor series
+    s(x) = Σₖ (-1)ᵏ (πx)²ᵏ / (2k+1)! is used instead, differentiated term by term:
+    s⁽ⁿ⁾(x) = Σ_{2k ≥ n} (-1)ᵏ π²ᵏ x²ᵏ⁻ⁿ / ((2k+1) (2k-n)!). So s'(0) = 0, s''(0) = -π²/3.
+    """
+    # Written with traced operations only: under a gradient of a gradient, x is traced.
+    dtype = getattr(x, "dtype", np.dtype(np.float64))
+    x = x.astype(np.float64) if hasattr(x, "astype") else np.float64(x)
+    if n == 0:
+        return np.sinc(x).astype(dtype)
+    far = np.abs(untrace(x)) >= 0.5
+    xf = np.where(far, x, 1.0)
+    px = np.pi * xf
+    d = np.sinc(xf)
+    waves = (np.cos(px), -np.sin(px), -np.cos(px), np.sin(px))  # cos⁽ᵐ⁾(πx) / πᵐ
+    for m in range(1, n + 1):
+        d = (np.pi ** (m - 1) * waves[(m - 1) % 4] - m * d) / xf
+    xn = np.where(far, 0.0, x)
+    near = 0.0
+    for k in range((n + 1) // 2, (n + 1) // 2 + 20):
+        near = near + ((-1) ** k * np.pi ** (2 * k) / ((2 * k + 1) * math.factorial(2 * k - n))
+                       * xn ** (2 * k - n))
+    return np.where(far, d, near).astype(dtype)
+
+
+_SINC_DERIVATIVES = {}
+
+
+def _sinc_d(n):
+    """The primitive computing the n-th derivative of sinc; its pullback uses the next one."""
+    prim = _SINC_DERIVATIVES.get(n)
+    if prim is None:
+        prim = _SINC_DERIVATIVES[n] = primitive(
+            lambda x: _sinc_derivative(x, n), f"numpy.sinc (derivative {n})").defvjp(
+            lambda g, ans, x: g * _sinc_d(n + 1)(x))
+    return prim
+
+
+SINC = primitive(np.sinc, "numpy.sinc").defvjp(lambda g, ans, x: g * _sinc_d(1)(x))
+FUNCTIONS[np.sinc] = lambda x: SINC(x)
 
 # Piecewise functions: the slope of the branch taken (ties share it equally).
 defufunc(np.absolute, lambda g, ans, x: g * np.sign(x))
+defufunc(np.fabs, lambda g, ans, x: g * np.sign(x))
+# copysign(x, s) = |x| · (±1 by the sign bit of s); heaviside(x, h) is h where x == 0, else 0 or 1
+defufunc(np.copysign, lambda g, ans, x, s: ub(np.where(np.signbit(s), -g, g) * np.sign(x), x), None)
+defufunc(np.heaviside, None, lambda g, ans, x, h: ub(g * (x == 0), h))
 defufunc(np.maximum,
          lambda g, ans, x, y: ub(g * _tie_split(x, y), x),
          lambda g, ans, x, y: ub(g * _tie_split(y, x), y))
@@ -133,6 +213,12 @@ CONSTANT_UFUNCS.update({
     np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
     np.bitwise_and, np.bitwise_or, np.invert,
 })
+
+# Real and complex parts of real arrays: the array itself, and zeros.
+defufunc(np.conjugate, lambda g, ans, x: g)
+FUNCTIONS[np.real] = lambda val: val
+CONSTANT_FUNCTIONS.update({np.imag, np.angle, np.isreal, np.iscomplex, np.isposinf, np.isneginf})
+DECOMPOSED_FUNCTIONS.add(np.real_if_close)  # a real array is returned as it is
 
 
 # Selection: np.where and np.clip pass the gradient to whichever input was chosen.
@@ -177,3 +263,69 @@ def _clip(a, a_min=np._NoValue, a_max=np._NoValue, out=None, *, min=np._NoValue,
 
 FUNCTIONS[np.where] = _where
 FUNCTIONS[np.clip] = _clip
+
+
+def _select(condlist, choicelist, default=0):
+    """np.select as a chain of np.where, last condition first, so the first that holds wins and
+    the gradient goes to the choice it picked (or to the default where none holds)."""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(choicelist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    conds = [untrace(c) for c in condlist]
+    for i, c in enumerate(conds):
+        if np.asarray(c).dtype != bool:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    out = default
+    for c, choice in zip(reversed(conds), reversed(choicelist)):
+        out = WHERE(c, choice, out)
+    return out
+
+
+FUNCTIONS[np.select] = _select
+
+# np.nan_to_num: finite values pass (slope 1), replaced ones come from nan, posinf or neginf.
+NAN_TO_NUM = primitive(lambda x, nan, posinf, neginf: np.nan_to_num(
+    x, nan=nan, posinf=posinf, neginf=neginf), "numpy.nan_to_num").defvjp(
+    lambda g, ans, x, nan, posinf, neginf: g * np.isfinite(x),
+    lambda g, ans, x, nan, posinf, neginf: ub(g * np.isnan(x), nan),
+    lambda g, ans, x, nan, posinf, neginf: ub(g * (x == np.inf), posinf),
+    lambda g, ans, x, nan, posinf, neginf: ub(g * (x == -np.inf), neginf))
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    if not copy and not np.all(np.isfinite(untrace(x))):
+        from ..autodiff.tracer import _refuse_in_place
+        _refuse_in_place(x, "np.nan_to_num(x, copy=False) (replaces values in place)")
+    return NAN_TO_NUM(x, nan, posinf, neginf)
+
+
+FUNCTIONS[np.nan_to_num] = _nan_to_num
+
+
+def _unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None,
+            **kwargs):
+    """np.unique: the values are elements of `ar`, taken by indexing (which is traced), so the
+    gradient of each reaches the element it was taken from (the first of equal ones)."""
+    plain = untrace(ar)
+    _, index, inverse, counts = np.unique(plain, return_index=True, return_inverse=True,
+                                          return_counts=True, axis=axis, **kwargs)
+    values = np.reshape(ar, -1)[index] if axis is None else np.take(ar, index, axis=axis)
+    wanted = [values] + [r for r, keep in zip((index, inverse, counts),
+                                              (return_index, return_inverse, return_counts)) if keep]
+    return tuple(wanted) if len(wanted) > 1 else values
+
+
+def _bincount(x, weights=None, minlength=0):
+    """np.bincount with weights: sums of the weights by bin, a product with a one-hot matrix
+    (so each weight's gradient is that of its bin). The counts alone carry no gradient."""
+    x = untrace(x)
+    if weights is None:
+        return np.bincount(x, minlength=minlength)
+    n = max(int(minlength), int(np.max(x)) + 1 if np.size(x) else 0)
+    onehot = (np.arange(n)[:, None] == np.reshape(x, -1)[None, :]).astype(np.float64)
+    return onehot @ np.reshape(weights, -1)
+
+
+FUNCTIONS[np.unique] = _unique
+FUNCTIONS[np.bincount] = _bincount
