@@ -199,11 +199,11 @@ def _dot(a, b, out=None):
     na, nb = np.ndim(a), np.ndim(b)
     if na == 0 or nb == 0:
         return np.multiply(a, b)
-    if na <= 2 and nb <= 2:
-        return MATMUL(a, b)
     axis_b = max(nb - 2, 0)
     if np.shape(a)[-1] != np.shape(b)[axis_b]:
         _not_aligned(a, b)
+    if na <= 2 and nb <= 2:
+        return MATMUL(a, b)
     return _tensordot(a, b, axes=([na - 1], [axis_b]))
 
 
