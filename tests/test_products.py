@@ -206,3 +206,25 @@ def test_matmul_axes_keyword_moves_the_gradient_with_it():
     ga = fl.gradient(lambda a: np.sum(np.matmul(a, b, axes=axes) ** 2), a)[0]
     want = fl.gradient(lambda a: np.sum((np.swapaxes(a, 0, 2) @ b) ** 2), a)[0]
     np.testing.assert_allclose(ga, want)
+
+
+# --------------------------------------------------------------------------- constants, dtypes
+
+@pytest.mark.parametrize("f", [
+    lambda x, c: x @ c, lambda x, c: c[:2] @ x, lambda x, c: np.dot(x, c), lambda x, c: np.inner(x, c),
+    lambda x, c: np.cross(x, c), lambda x, c: np.kron(x, c), lambda x, c: np.einsum("ij,j", x, c),
+    lambda x, c: np.tensordot(x, c, axes=1), lambda x, c: np.vecdot(x, c),
+], ids=["@", "vector @", "dot", "inner", "cross", "kron", "einsum", "tensordot", "vecdot"])
+def test_a_constant_given_as_a_list_works_like_an_array(f):
+    x, c = R(2, 3), [1.0, -2.0, 0.5]
+    got = fl.gradient(lambda x: np.sum(f(x, c) ** 2), x)[0]
+    want = fl.gradient(lambda x: np.sum(f(x, np.array(c)) ** 2), x)[0]
+    np.testing.assert_allclose(got, want)
+
+
+def test_einsum_dtype_sets_the_result_and_the_gradient_keeps_the_argument_dtype():
+    x = R(2, 3).astype(np.float32)
+    val, (g,) = fl.withgradient(lambda x: np.sum(np.einsum("ij->i", x, dtype=np.float64)), x)
+    assert np.asarray(val).dtype == np.float64 and g.dtype == np.float32
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):  # as NumPy refuses
+        fl.gradient(lambda x: np.sum(np.einsum("ij->i", x, dtype=np.float32)), R(2, 3))

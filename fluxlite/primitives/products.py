@@ -109,7 +109,13 @@ def _gufunc_vjp(core_vjp, k, cores):
 
 # --------------------------------------------------------------------------- matmul
 
+def _nd(x):
+    """A constant given as a list or a number, as an array (the pullbacks need its .ndim)."""
+    return x if hasattr(x, "ndim") else np.asarray(x)
+
+
 def _matmul_vjp_a(g, ans, a, b):
+    a, b = _nd(a), _nd(b)
     if b.ndim == 1:
         if a.ndim == 1:
             return g * b
@@ -120,6 +126,7 @@ def _matmul_vjp_a(g, ans, a, b):
 
 
 def _matmul_vjp_b(g, ans, a, b):
+    a, b = _nd(a), _nd(b)
     if a.ndim == 1:
         if b.ndim == 1:
             return g * a
@@ -187,7 +194,7 @@ if hasattr(np, "matvec"):
 
 def _not_aligned(a, b):
     """NumPy's own error for np.dot of shapes that do not fit (checked on stand-ins)."""
-    np.dot(*[np.broadcast_to(np.zeros((), np.result_type(x)), np.shape(x)) for x in (a, b)])
+    np.dot(*[np.broadcast_to(0.0, np.shape(x)) for x in (a, b)])
 
 
 def _dot(a, b, out=None):
