@@ -11,18 +11,21 @@ its pullback ``g x / ‖x‖`` is 0 at x = 0 (the subgradient), where sqrt(sum(x
 0 · ∞ = NaN. The matrix norms ord='nuc', 2 and -2 are the sum, largest and smallest of the
 singular values.
 
-Inverse, solve, determinants (The Matrix Cookbook, eqs. (49), (59), (61)):
+Inverse, solve, determinants (The Matrix Cookbook, sections 2.1 and 2.2):
 
 * ``X = inv(A)``: ``Ā = -Xᵀ G Xᵀ``.
 * ``X = solve(A, B)``: ``B̄ = solve(Aᵀ, G)`` and ``Ā = -B̄ Xᵀ`` (a vector b when ``b.ndim == 1``,
   as in NumPy 2; batch axes that broadcasting added are summed back).
-* ``det(A)``: ``Ā = g · adj(A)ᵀ``, which is ``g · det(A) · A⁻ᵀ`` for an invertible A. The adjugate
-  exists for singular matrices too: there it is computed from the SVD ``A = U S Vᵀ`` as
-  ``adj(A)ᵀ = det(U) det(Vᵀ) · U diag(∏_{j≠i} s_j) Vᵀ``, so the gradient at a singular matrix
-  is the right number, not NaN.
+* ``det(A)``: ``Ā = g · adj(A)ᵀ`` (the cofactors), which is ``g · det(A) · A⁻ᵀ`` for an
+  invertible A. The adjugate exists at singular matrices too, and there it is computed without
+  A⁻¹ (handled, not refused): from the SVD ``A = U S Vᵀ`` as
+  ``adj(A)ᵀ = det(U) det(Vᵀ) · U diag(∏_{j≠i} s_j) Vᵀ``, or, when a gradient of the gradient is
+  being taken, as the signed determinants of the minors (a polynomial in A, whose own
+  derivative is right there). So the gradient at a singular matrix is the right number, not NaN.
 * ``slogdet(A)``: the sign carries no gradient; ``logabsdet`` has ``Ā = g · A⁻ᵀ``. At a singular
   matrix log|det| is -inf and has no gradient: the backward pass raises LinAlgError.
-* ``pinv(A)``: Golub & Pereyra 1973, "The differentiation of pseudo-inverses", eq. (4.12):
+* ``pinv(A)`` (Golub & Pereyra 1973, "The differentiation of pseudo-inverses and nonlinear
+  least squares problems whose variables separate"):
   ``dA⁺ = -A⁺ dA A⁺ + A⁺A⁺ᵀ dAᵀ (I - AA⁺) + (I - A⁺A) dAᵀ A⁺ᵀA⁺``, so
   ``Ā = -A⁺ᵀ G A⁺ᵀ + (I - AA⁺) Gᵀ A⁺A⁺ᵀ + A⁺ᵀA⁺ Gᵀ (I - A⁺A)``. This holds where the rank does
   not change nearby. pinv jumps where a small change raises the rank (a matrix of lower rank
@@ -36,35 +39,35 @@ of the eigenvectors), unpacked by traced indexing; the pullback gets the gradien
 factors the same way, zeros for a factor the loss does not use. The decomposition is computed
 once, and the pullback's formula sees factors that belong together (the same signs).
 
-* ``w, V = eigh(A)`` (Giles 2008, "An extended collection of matrix derivative results",
-  section 3.1): ``Ḡ = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ`` with ``F_ij = 1 / (w_j - w_i)`` off the
+* ``w, V = eigh(A)`` (Giles 2008, "An extended collection of matrix derivative results for
+  forward and reverse mode algorithmic differentiation"): ``Ḡ = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ`` with ``F_ij = 1 / (w_j - w_i)`` off the
   diagonal. eigh reads only one triangle of A (UPLO='L': the lower one) and mirrors it, so an
   entry A_ij of that triangle off the diagonal stands for two entries of the symmetric matrix:
   its gradient is ``Ḡ_ij + Ḡ_ji``; a diagonal entry gets ``Ḡ_ii`` and the unread triangle 0.
   That is the true gradient for any input, symmetric or not. Equal eigenvalues make F infinite:
-  the eigenvectors are not unique there (any rotation inside the tied eigenspace will do), so
-  a loss that depends on which ones NumPy picked has no gradient. fluxlite leaves out the terms
-  between exactly tied eigenvalues (right when the loss depends only on the span, e.g. V @ V.T)
-  and warns (RuntimeWarning) when the loss does depend on the choice. The eigenvalues' own
-  gradient ``V diag(w̄) Vᵀ`` is always fine: `eigvalsh` uses only that.
+  the eigenvectors are not unique there (any rotation inside the tied eigenspace will do), and
+  nearly equal ones make them change very fast, so a gradient through them is undefined or
+  inaccurate. fluxlite then warns (RuntimeWarning) whenever the loss uses the eigenvectors, and
+  leaves out the terms between exactly equal eigenvalues. The eigenvalues' own gradient
+  ``V diag(w̄) Vᵀ`` is always fine, and `eigvalsh` uses only that.
 * ``U, s, Vh = svd(A, full_matrices=False)`` (Townsend 2016, "Differentiating the singular value
-  decomposition", eq. (30), real case), with k = min(m, n), ``V = Vhᵀ`` and
+  decomposition", the real case), with k = min(m, n), ``V = Vhᵀ`` and
   ``F_ij = 1 / (s_j² - s_i²)`` off the diagonal::
 
       Ā = U [(F ∘ (UᵀŪ - ŪᵀU)) S + diag(s̄) + S (F ∘ (VᵀV̄ - V̄ᵀV))] Vᵀ
           + (I - UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I - VVᵀ)
 
-  The last two terms vanish for square matrices. Repeated singular values (and a zero one of a
-  non-square matrix, for the S⁻¹ terms) leave the vectors undetermined: as for eigh, fluxlite
-  warns when the loss depends on them and leaves those terms out. With ``full_matrices=True``
-  a non-square matrix gets extra columns of U (or rows of Vh) that the matrix does not
-  determine, so that is refused. ``compute_uv=False`` (and `svdvals`) only needs
+  The last two terms vanish for square matrices. Equal singular values (and, for a non-square
+  matrix, a zero one, through S⁻¹) leave the vectors undetermined: as for eigh, fluxlite warns
+  when the loss uses them and leaves out the terms of exactly equal (or zero) values. With
+  ``full_matrices=True`` a non-square matrix gets extra columns of U (or rows of Vh) that the
+  matrix does not determine, so that is refused. ``compute_uv=False`` (and `svdvals`) only needs
   ``Ā = U diag(s̄) Vᵀ``.
-* ``L = cholesky(A)`` (Murray 2016, "Differentiation of the Cholesky decomposition", eq. (10)):
+* ``L = cholesky(A)`` (Murray 2016, "Differentiation of the Cholesky decomposition"):
   ``Ḡ = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹``, where Φ keeps the lower triangle and halves the diagonal; NumPy
   reads only the lower triangle of A (the upper one with ``upper=True``), folded as for eigh.
 * ``Q, R = qr(A)`` for m ≥ n (Walter & Lehmann 2018, "Algorithmic differentiation of linear
-  algebra functions with application in optimum experimental design", section 3.4):
+  algebra functions with application in optimum experimental design"):
   ``M = R R̄ᵀ - Q̄ᵀ Q``, ``Ā = (Q̄ + Q copyltu(M)) R⁻ᵀ``, where copyltu(M) mirrors the lower
   triangle of M onto the upper one. A wide matrix ``A = [X Y]`` is split: ``R = [R₁ R₂]`` with
   ``X = Q R₁`` square and ``R₂ = Qᵀ Y``.
@@ -261,7 +264,8 @@ def _cofactors(a, det):
     if type(a) is Tracked:
         keep = np.array([[k for k in range(n) if k != i] for i in range(n)])
         minors = a[..., keep[:, None, :, None], keep[None, :, None, :]]  # (..., n, n, n-1, n-1)
-        return (-1.0) ** np.add.outer(np.arange(n), np.arange(n)) * np.linalg.det(minors)
+        signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+        return signs.astype(plain.dtype) * np.linalg.det(minors)
     u, s, vh = np.linalg.svd(plain)
     sign = np.linalg.det(u) * np.linalg.det(vh)  # ±1
     others = np.prod(np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)  # ∏_{j≠i} s_j
@@ -330,7 +334,7 @@ FUNCTIONS[np.linalg.pinv] = _pinv
 def _cholesky_vjp(g, ans, a, upper=False):
     L, gl = (_T(ans), _T(g)) if upper else (ans, g)
     n = np.shape(a)[-1]
-    phi = np.tri(n) - 0.5 * np.eye(n)                 # lower triangle, diagonal halved
+    phi = (np.tri(n) - 0.5 * np.eye(n)).astype(untrace(L).dtype)  # lower triangle, diagonal halved
     left = np.linalg.solve(_T(L), (_T(L) @ gl) * phi)  # L⁻ᵀ Φ(Lᵀ L̄)
     return _fold(_T(np.linalg.solve(_T(L), _T(left))), lower=not upper)
 
