@@ -179,9 +179,10 @@ def _cumprod_vjp(g, ans, x, axis):
     running sum from the far end, ``reverse_cumsum(g y) / x``. A zero (or products that
     underflow to 0) would make that 0/0: then S_j is computed directly, as a running product of
     the n × n matrix that holds x_k where k > j and 1 elsewhere (O(n²) memory along the axis).
-    Either way each formula equals the gradient as a function near x, so its derivatives are
-    right too."""
-    if np.all(ans != 0):
+    That division-free form is also the one differentiated for second derivatives (when x is
+    traced by an outer gradient call): the derivative of y / x has terms in 1/x² that cancel,
+    and for tiny x their rounding errors would swamp the result."""
+    if type(x) is not Tracked and np.all(ans != 0):
         return _reverse_cumsum(g * ans, axis) / x
     xm, gm, ym = (np.moveaxis(v, axis, -1) for v in (x, g, ans))
     n = np.shape(xm)[-1]

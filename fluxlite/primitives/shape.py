@@ -22,9 +22,9 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..autodiff.broadcasting import unbroadcast
-from ..autodiff.errors import _INPLACE_MESSAGE
-from ..autodiff.tracer import (CONSTANT_FUNCTIONS, DECOMPOSED_FUNCTIONS, FUNCTIONS, InPlaceError,
-                               NoGradientRule, Tracked, _any_live, primitive, untrace)
+from ..autodiff.tracer import (CONSTANT_FUNCTIONS, DECOMPOSED_FUNCTIONS, FUNCTIONS, HINTS,
+                               InPlaceError, NoGradientRule, Tracked, _any_live, primitive,
+                               untrace)
 
 
 def _register(fn, adapter):
@@ -292,23 +292,14 @@ def _take_along_axis(arr, indices, axis=-1):
     return arr[_along_axis(np.shape(arr), indices, axis)]
 
 
-def _put_along_axis(arr, indices, values, axis):
-    """np.put_along_axis writes into `arr`: refused inside gradient when a traced array is
-    involved; otherwise NumPy's own."""
-    if _any_live(arr) or _any_live(values):
-        if type(arr) is Tracked:
-            raise InPlaceError(_INPLACE_MESSAGE.format(what="np.put_along_axis(x, ...)"))
-        raise NoGradientRule(
-            "fluxlite has no gradient rule for numpy.put_along_axis.\n"
-            "It copies traced values into a plain array, which drops their gradient. Build the "
-            "result as a new array instead: a boolean mask of the positions (mask = "
-            "np.zeros(arr.shape, bool); np.put_along_axis(mask, indices, True, axis)) and "
-            "np.where(mask, values, arr), with values broadcast to arr's shape.")
-    np.put_along_axis(untrace(arr), untrace(indices), untrace(values), axis)
-
-
 FUNCTIONS[np.take_along_axis] = _take_along_axis
-FUNCTIONS[np.put_along_axis] = _put_along_axis
+# np.put_along_axis writes into its first argument: refused (no rule) when a traced array is in it.
+HINTS["numpy.put_along_axis"] = (
+    "np.put_along_axis writes into an existing array, which gradient cannot record (and traced "
+    "values copied into a plain array lose their gradient). Build the result as a new array: a "
+    "boolean mask of the positions (mask = np.zeros(arr.shape, bool); "
+    "np.put_along_axis(mask, indices, True, axis)), then np.where(mask, values, arr) with the "
+    "values broadcast to arr's shape.")
 CONSTANT_FUNCTIONS.update({np.argpartition, np.tril_indices_from, np.triu_indices_from,
                            np.diag_indices_from})
 
@@ -571,7 +562,8 @@ def _gradient(f, *varargs, axis=None, edge_order=1):
 
 def _spacing(d, n):
     """One spacing argument: a number stays, coordinates become their differences (a single
-    number when they are evenly spaced, as in NumPy)."""
+    number when they are evenly spaced, as in NumPy, unless they are traced: the even-spacing
+    formula reads only the first difference, so it would lose the gradient of the others)."""
     if np.ndim(d) == 0:
         return d
     if np.ndim(d) != 1:
@@ -582,7 +574,8 @@ def _spacing(d, n):
     if np.issubdtype(d.dtype, np.integer):
         d = d.astype(np.float64)
     diffx = np.diff(d)
-    return diffx[0] if np.all(untrace(diffx) == untrace(diffx)[0]) else diffx
+    even = type(d) is not Tracked and np.all(diffx == diffx[0])
+    return diffx[0] if even else diffx
 
 
 def _gradient_along(f, axis, h, edge_order):
