@@ -84,6 +84,22 @@ def test_raw_eigenvectors_and_singular_vectors_match_finite_differences_at_gener
         check_grads(f, x, order=2)
 
 
+def test_eigh_and_svd_agree_on_the_eigenvectors_of_a_positive_definite_matrix():
+    # For a symmetric positive definite matrix the singular vectors are the eigenvectors (in the
+    # opposite order), so two different formulas must give the same gradient. The input is
+    # symmetrised first, since eigh reads one triangle and svd the whole matrix.
+    pd = S + 2 * np.eye(3)
+    weights = np.arange(27.0).reshape(3, 3, 3) - 13
+    sym = lambda a: (a + a.T) / 2
+    projectors = lambda v: np.einsum("ik,jk->kij", v, v)
+    by_eigh = lambda a: np.sum(projectors(np.linalg.eigh(sym(a)).eigenvectors[:, ::-1]) * weights)
+    by_svd = lambda a: np.sum(projectors(np.linalg.svd(sym(a)).U) * weights)
+    np.testing.assert_allclose(by_eigh(pd), by_svd(pd))
+    np.testing.assert_allclose(fl.gradient(by_eigh, pd)[0], fl.gradient(by_svd, pd)[0], atol=1e-12)
+    v = np.ones((3, 3))
+    np.testing.assert_allclose(hvp(by_eigh, pd, v), hvp(by_svd, pd, v), atol=1e-10)
+
+
 # --------------------------------------------------------------------------- one triangle
 
 @pytest.mark.parametrize("uplo", ["L", "U"])
