@@ -60,6 +60,8 @@ EINSUM_SPECS = ["ij,jk->ik", "ij,jk", "i,i->", "i,i", "i,j->ij", "ij->ji", "ij->
 
 @st.composite
 def einsum_args(draw, spec, broadcast_ellipsis=False):
+    """Operands for an einsum spec: one length per letter, so a letter repeated inside an
+    operand ('ii') gets a square block, and ``...`` gets broadcastable batch axes."""
     ins = spec.split("->")[0].split(",")
     sizes = {c: draw(st.integers(1, 3)) for c in sorted(set("".join(ins)) - set("."))}
     n_ell = sum("..." in s for s in ins)
