@@ -7,7 +7,7 @@ from hypothesis.extra import numpy as hnp
 from casefactory import call, case, one  # noqa: F401
 from strategies import arrays, axes, layout, one_axis, separated, shapes, with_layout
 
-# --------------------------------------------------------------------------- running sums and products
+# ------------------------------------------------------------------ running sums and products
 
 
 @st.composite

@@ -71,7 +71,7 @@ def _width(draw, nd, hi=3):
     """A pad_width in one of NumPy's forms: n, (n,), (before, after), ((before, after),),
     or one pair per axis."""
     w = st.integers(0, hi)
-    form = draw(st.sampled_from(["n", "(n,)", "pair", "((pair))", "per axis"]))
+    form = draw(st.sampled_from(["n", "(n,)", "pair", "((pair))"] + (["per axis"] if nd else [])))
     if form == "n":
         return draw(w)
     if form == "(n,)":
