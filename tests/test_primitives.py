@@ -624,9 +624,12 @@ def test_every_registered_operation_has_a_case():
 
 
 def test_the_registry_check_notices_a_new_primitive(monkeypatch):
-    new = fl.autodiff.primitive(np.cumsum, "numpy.cumsum").defvjp(lambda g, ans, x: g)
-    monkeypatch.setitem(tracer.FUNCTIONS, np.cumsum, new)
-    with pytest.raises(AssertionError, match="numpy.cumsum"):
+    def running_total(x):
+        return np.add.accumulate(x)
+
+    new = fl.autodiff.primitive(running_total, "running_total").defvjp(lambda g, ans, x: g)
+    monkeypatch.setitem(tracer.FUNCTIONS, running_total, new)
+    with pytest.raises(AssertionError, match="running_total"):
         test_every_registered_operation_has_a_case()
 
 
