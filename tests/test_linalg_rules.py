@@ -191,10 +191,16 @@ def test_eigenvectors_at_repeated_eigenvalues_warn_and_say_what_to_use():
         fl.gradient(lambda a: np.linalg.eigh(a).eigenvectors[0, 0], np.diag([1.0, 1.0 + 1e-12]))
 
 
+def test_the_warning_says_which_values_are_tied_and_in_which_matrix_of_a_stack():
+    stack = np.stack([np.diag([1.0, 2.0, 3.0]), np.diag([1.0, 2.0, 2.0])])
+    with pytest.warns(RuntimeWarning, match=r"eigenvalues 1 and 2 of the matrix at \(1,\) are 2 and 2"):
+        fl.gradient(lambda a: np.sum(np.linalg.eigh(a).eigenvectors ** 3), stack)
+
+
 def test_singular_vectors_at_repeated_or_zero_singular_values_warn():
-    with pytest.warns(RuntimeWarning, match="equal.*singular values"):
+    with pytest.warns(RuntimeWarning, match="singular values 0 and 1 are 1 and 1"):
         fl.gradient(lambda a: np.linalg.svd(a).U[0, 1], np.eye(2))
-    with pytest.warns(RuntimeWarning, match="zero one"):
+    with pytest.warns(RuntimeWarning, match="zero one .singular value 1 is 0."):
         fl.gradient(lambda a: np.linalg.svd(a, full_matrices=False).U[2, 1],
                     np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]))
 

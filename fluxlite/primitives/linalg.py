@@ -40,10 +40,11 @@ factors the same way, zeros for a factor the loss does not use. The decompositio
 once, and the pullback's formula sees factors that belong together (the same signs).
 
 * ``w, V = eigh(A)`` (Giles 2008, "An extended collection of matrix derivative results for
-  forward and reverse mode algorithmic differentiation"): ``Ḡ = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ`` with ``F_ij = 1 / (w_j - w_i)`` off the
-  diagonal. eigh reads only one triangle of A (UPLO='L': the lower one) and mirrors it, so an
-  entry A_ij of that triangle off the diagonal stands for two entries of the symmetric matrix:
-  its gradient is ``Ḡ_ij + Ḡ_ji``; a diagonal entry gets ``Ḡ_ii`` and the unread triangle 0.
+  forward and reverse mode algorithmic differentiation"): the gradient for the symmetric matrix
+  is ``Ḡ = V (diag(w̄) + F ∘ (Vᵀ V̄)) Vᵀ`` with ``F_ij = 1 / (w_j - w_i)`` off the diagonal.
+  eigh reads only one triangle of A (UPLO='L': the lower one) and mirrors it, so an entry A_ij
+  of that triangle off the diagonal stands for two entries of the symmetric matrix: its
+  gradient is ``Ḡ_ij + Ḡ_ji``; a diagonal entry gets ``Ḡ_ii`` and the unread triangle 0.
   That is the true gradient for any input, symmetric or not. Equal eigenvalues make F infinite:
   the eigenvectors are not unique there (any rotation inside the tied eigenspace will do), and
   nearly equal ones make them change very fast, so a gradient through them is undefined or
@@ -139,11 +140,18 @@ def _inverse_gaps(d):
     return np.where(zero, 0.0, 1.0 / np.where(zero, 1.0, d))
 
 
-def _warn_if(undetermined, message, *used):
+def _warn_if(undetermined, values, noun, message, *used):
     """Warn when the loss uses vectors (`used`: their gradients, not all 0) that the matrix
-    does not determine, or hardly (`undetermined`: tied or zero values, see `_ties`)."""
-    if np.any(undetermined) and any(np.any(untrace(u) != 0) for u in used):
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+    does not determine, or hardly: `undetermined` marks pairs (i, j) of tied `values` (see
+    `_ties`), a pair (i, i) a zero one. The message names the first such pair."""
+    if not (np.any(undetermined) and any(np.any(untrace(u) != 0) for u in used)):
+        return
+    *batch, i, j = (int(k) for k in np.argwhere(undetermined)[0])
+    v = untrace(values)[tuple(batch)]
+    where = f" of the matrix at {tuple(batch)}" if batch else ""
+    which = (f"{noun}s {i} and {j}{where} are {v[i]:.6g} and {v[j]:.6g}" if i != j else
+             f"{noun} {i}{where} is {v[i]:.6g}")
+    warnings.warn(message.format(which=which), RuntimeWarning, stacklevel=3)
 
 
 def _ties(values, scale):
@@ -359,19 +367,19 @@ def _eigh_fwd(a, UPLO="L"):
 
 def _eigh_vjp(g, ans, a, UPLO="L"):
     w, v, gw, gv = ans[..., 0, :], ans[..., 1:, :], g[..., 0, :], g[..., 1:, :]
-    _warn_if(_ties(w, np.max(np.abs(untrace(w)), axis=-1)), _EIGH_TIES, gv)
+    _warn_if(_ties(w, np.max(np.abs(untrace(w)), axis=-1)), w, "eigenvalue", _EIGH_TIES, gv)
     inner = _diag(gw) + _inverse_gaps(w[..., None, :] - w[..., :, None]) * (_T(v) @ gv)
     return _fold(v @ inner @ _T(v), lower=UPLO.upper() == "L")
 
 
 _EIGH_TIES = (
-    "np.linalg.eigh: the matrix has equal (or nearly equal) eigenvalues, and the loss uses the "
-    "eigenvectors. Eigenvectors of equal eigenvalues are not unique (any rotation inside their "
-    "eigenspace will do) and those of nearly equal ones change very fast, so the gradient "
-    "through them is undefined or inaccurate. fluxlite leaves out the terms between exactly "
-    "equal eigenvalues, which can be wrong even when the loss itself is smooth there (a matrix "
-    "function V @ np.diag(f(w)) @ V.T at A = np.eye(n), say). The gradient of the eigenvalues "
-    "themselves is fine: if the loss needs only those, use np.linalg.eigvalsh.")
+    "np.linalg.eigh: the matrix has equal (or nearly equal) eigenvalues ({which}), and the loss "
+    "uses the eigenvectors. Eigenvectors of equal eigenvalues are not unique (any rotation "
+    "inside their eigenspace will do) and those of nearly equal ones change very fast, so the "
+    "gradient through them is undefined or inaccurate. fluxlite leaves out the terms between "
+    "exactly equal eigenvalues, which can be wrong even when the loss itself is smooth there (a "
+    "matrix function V @ np.diag(f(w)) @ V.T at A = np.eye(n), say). The gradient of the "
+    "eigenvalues themselves is fine: if the loss needs only those, use np.linalg.eigvalsh.")
 
 EIGH = primitive(_eigh_fwd, "numpy.linalg.eigh").defvjp(_eigh_vjp)
 
@@ -410,10 +418,11 @@ def _svd_vjp(g, ans, a):
     u, s, v = ans[..., :m, :], ans[..., m, :], ans[..., m + 1:, :]
     gu, gs, gv = g[..., :m, :], g[..., m, :], g[..., m + 1:, :]
     smax = np.max(untrace(s), axis=-1)
-    undetermined = np.any(_ties(s, smax), axis=(-2, -1))
+    undetermined = _ties(s, smax)
     if m != n:  # the S⁻¹ terms: a zero singular value leaves its vector undetermined
-        undetermined |= np.min(untrace(s), axis=-1) <= np.sqrt(_eps(s)) * smax
-    _warn_if(undetermined, _SVD_TIES, gu, gv)
+        zero = untrace(s) <= np.sqrt(_eps(s)) * smax[..., None]
+        undetermined = undetermined | (zero[..., None, :] & np.eye(min(m, n), dtype=bool))
+    _warn_if(undetermined, s, "singular value", _SVD_TIES, gu, gv)
     uu, vv = _T(u) @ gu, _T(v) @ gv
     f = _inverse_gaps(s[..., None, :] ** 2 - s[..., :, None] ** 2)
     inner = f * ((uu - _T(uu)) * s[..., None, :] + s[..., :, None] * (vv - _T(vv))) + _diag(gs)
@@ -426,12 +435,13 @@ def _svd_vjp(g, ans, a):
 
 
 _SVD_TIES = (
-    "np.linalg.svd: the matrix has equal (or nearly equal) singular values, or a zero one and is "
-    "not square, and the loss uses the singular vectors. Those vectors are then not unique (or "
-    "change very fast), so the gradient through them is undefined or inaccurate. fluxlite leaves "
-    "out the terms between exactly equal singular values (and for exactly zero ones), which can "
-    "be wrong even when the loss itself is smooth there. The gradient of the singular values "
-    "themselves is fine: if the loss needs only those, use np.linalg.svd(a, compute_uv=False).")
+    "np.linalg.svd: the matrix has equal (or nearly equal) singular values, or is not square and "
+    "has a zero one ({which}), and the loss uses the singular vectors. Those vectors are then not "
+    "unique (or change very fast), so the gradient through them is undefined or inaccurate. "
+    "fluxlite leaves out the terms between exactly equal singular values (and for exactly zero "
+    "ones), which can be wrong even when the loss itself is smooth there. The gradient of the "
+    "singular values themselves is fine: if the loss needs only those, use "
+    "np.linalg.svd(a, compute_uv=False).")
 
 SVD = primitive(_svd_fwd, "numpy.linalg.svd").defvjp(_svd_vjp)
 
