@@ -136,12 +136,13 @@ def with_singular_values(draw, m=None, n=None, batch=None, lo=0.3, hi=2.5):
 
 @st.composite
 def of_rank(draw, r_below=1):
-    """A square matrix of rank n - r_below or less: B @ C with B n x r, C r x n (r may be 0)."""
+    """A square matrix of rank n - r_below or less: B @ C with B n x r, C r x n (r may be 0: the
+    zero matrix)."""
     n = draw(sizes())
     batch = draw(batches(1))
     r = draw(st.integers(0, max(0, n - r_below)))
-    b = draw(arrays(batch + (n, r), noncontiguous=False))
-    c = draw(arrays(batch + (r, n), noncontiguous=False))
+    b = draw(arrays(batch + (n, r), avoid=(0.0,), noncontiguous=False))  # no underflow in det
+    c = draw(arrays(batch + (r, n), avoid=(0.0,), noncontiguous=False))
     return with_layout(b @ c, draw(layout))
 
 
