@@ -62,6 +62,12 @@ case("np.multiply.accumulate with zeros", lambda x, **kw: np.multiply.accumulate
      ufunc_accumulate_args(with_zeros), covers=[("accumulate", np.multiply)])
 
 
+for _u in (np.maximum, np.minimum):
+    case(f"np.{_u.__name__}.accumulate (running {_u.__name__[:3]}; axis default 0, or given)",
+         lambda x, _u=_u, **kw: _u.accumulate(x, **kw), ufunc_accumulate_args(separated),
+         covers=[("accumulate", _u)])
+
+
 @st.composite
 def cumulative_args(draw, values=arrays):
     x = draw(values(min_dims=1))

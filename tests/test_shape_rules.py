@@ -102,6 +102,15 @@ def test_ufunc_accumulate_runs_along_axis_0_by_default_and_refuses_a_number():
         fl.gradient(lambda x: np.sum(np.multiply.accumulate(x)), 2.0)
 
 
+def test_a_running_maximum_sends_each_gradient_to_the_record_holder():
+    x = np.array([1.0, 3.0, 2.0, 3.0, np.nan, 5.0])
+    out = []
+    g, = fl.gradient(lambda x: (out.append(np.maximum.accumulate(x)),
+                                np.sum(out[-1][:4] * np.array([1.0, 10.0, 100.0, 1000.0])))[1], x)
+    np.testing.assert_array_equal(out[0], np.maximum.accumulate(x))  # NaN from index 4 on
+    np.testing.assert_array_equal(g, [1.0, 110.0, 0.0, 1000.0, 0.0, 0.0])  # tie: the later 3
+
+
 def test_an_integer_dtype_gives_integers_and_no_gradient_as_in_numpy():
     x = np.array([0.5, 0.7, 1.6])
     with pytest.warns(fl.NoGradientWarning):

@@ -15,6 +15,7 @@ A running sum or product keeps every partial result::
 
     d cumsum(x)_i = sum_{k<=i} dx_k          element k gets the sum of g from k to the end
     d cumprod(x)_i = sum_{j<=i} (prod_{k<=i, k!=j} x_k) dx_j
+    d maximum.accumulate(x)_i = dx_k       k: the element holding the record at i
 
 Sorting, np.partition, np.median and np.quantile pick elements: the order is found on the
 numbers, and each picked value's gradient goes back to the element it came from (indexing).
@@ -246,10 +247,35 @@ def _cumulative(accumulate, name, initial):
     return cumulative
 
 
+def _running_extreme(ufunc):
+    """``np.maximum.accumulate`` / ``np.minimum.accumulate``: the running maximum (minimum) at
+    each place is the element that set the record so far, so its gradient goes to that element
+    (picked with take_along_axis). At a tie it goes to the latest element that reached the
+    record: a subgradient, as for np.max. A NaN keeps the record, as in NumPy."""
+    def accumulate(array, axis=0, dtype=None, out=None):
+        _refuse_out(f"{ufunc.__name__}.accumulate", out)
+        if np.ndim(array) == 0:
+            raise TypeError("cannot accumulate on a scalar")
+        if axis is None or isinstance(axis, tuple):
+            raise ValueError("accumulate does not allow multiple axes")
+        if dtype is not None and not np.issubdtype(dtype, np.floating):
+            return ufunc.accumulate(untrace(array), axis=axis, dtype=dtype)
+        if dtype is not None:
+            array = _cast(array, np.dtype(dtype))
+        axis = normalize_axis_index(axis, np.ndim(array))
+        x = np.moveaxis(untrace(array), axis, -1)
+        record = (x == ufunc.accumulate(x, axis=-1)) | np.isnan(x)
+        setter = np.maximum.accumulate(np.where(record, np.arange(np.shape(x)[-1]), 0), axis=-1)
+        return _take_along_axis(array, np.moveaxis(setter, -1, axis), axis)
+    return accumulate
+
+
 FUNCTIONS[np.cumsum] = _accumulation(CUMSUM, "cumsum", np.cumsum)
 FUNCTIONS[np.cumprod] = _accumulation(CUMPROD, "cumprod", np.cumprod)
 ACCUMULATORS[np.add] = _ufunc_accumulation(FUNCTIONS[np.cumsum])
 ACCUMULATORS[np.multiply] = _ufunc_accumulation(FUNCTIONS[np.cumprod])
+ACCUMULATORS[np.maximum] = _running_extreme(np.maximum)
+ACCUMULATORS[np.minimum] = _running_extreme(np.minimum)
 FUNCTIONS[np.cumulative_sum] = _cumulative(FUNCTIONS[np.cumsum], "cumulative_sum", 0)
 FUNCTIONS[np.cumulative_prod] = _cumulative(FUNCTIONS[np.cumprod], "cumulative_prod", 1)
 
