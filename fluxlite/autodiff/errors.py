@@ -82,6 +82,23 @@ _OTHER_THREAD = (
     "gradient is using. Wait until that training stops (pause the dashboard), or work on a "
     "copy: copy.deepcopy(model).")
 
+# The NoGradientWarning of a result cut off from everything being differentiated. A traced
+# array inside a list (np.array([x, y]) with x, y arrays) is copied by NumPy in C without a word
+# to fluxlite, so this warning is all a student can be told about it.
+_DISCONNECTED = (
+    "gradient: the result does not depend on anything being differentiated, so every gradient "
+    "is None (an optimiser step with them changes nothing). Likely causes:\n"
+    "  * np.asarray(x) or np.array(x) on a traced array: they return a plain copy that "
+    "gradient cannot follow. Keep using x itself (x.astype(np.float32) to change its dtype);\n"
+    "  * traced arrays inside a list given to NumPy (np.array([x, y]), np.mean([x, y])): NumPy "
+    "copies their numbers without a trace. Join them with np.stack([x, y]) (np.concatenate for "
+    "pieces of different lengths);\n"
+    "  * traced values copied into a plain array (out[:] = ..., out[i] = ...): build the array "
+    "with np.stack, np.concatenate or np.where instead;\n"
+    "  * in the implicit style, the function reads other arrays than the ones given to "
+    "fl.params(...), for instance arrays made again after params() was called.\n"
+    "If the function really does not depend on its inputs, the None gradients are right.")
+
 _LOST = ("An array derived from a traced array has lost its link to the tape: it was made by an "
          "ndarray method or a conversion that fluxlite does not trace (such as x.view() or "
          "np.float32(x)). Use the NumPy function form instead (np.reshape, np.transpose, "

@@ -198,9 +198,10 @@ def _stacked(seq):
     return np.stack([_stacked(v) if type(v) is list or type(v) is tuple else v for v in seq])
 
 
-def _has_sequence(values):
+def _holds_list_of_traced(values):
+    """True when one of `values` is a list or tuple holding a traced array."""
     for v in values:
-        if type(v) is list or type(v) is tuple:
+        if (type(v) is list or type(v) is tuple) and _holds_traced(v):
             return True
     return False
 
@@ -211,21 +212,20 @@ def _lists_as_arrays(func, args, kwargs):
     parameter that is a sequence of arrays (np.concatenate's first) keeps its sequence, and
     each list inside it is made into an array instead (see `SEQUENCE_ARGUMENTS`)."""
     seq = SEQUENCE_ARGUMENTS.get(func, ())
-    positions, names = {k for k, _ in seq}, {name for _, name in seq}
-    args = list(args)
-    for k, a in enumerate(args):
-        if (type(a) is list or type(a) is tuple) and _holds_traced(a):
-            args[k] = _each_stacked(a) if k in positions else _stacked(a)
-    new = dict(kwargs)
-    for name, a in kwargs.items():
-        if (type(a) is list or type(a) is tuple) and _holds_traced(a):
-            new[name] = _each_stacked(a) if name in names else _stacked(a)
-    return args, new
+    if seq is None:  # the rule takes its lists as they are (np.block's nested lists)
+        return args, kwargs
+    args = [_as_array(a, any(k == p for p, _ in seq)) for k, a in enumerate(args)]
+    kwargs = {name: _as_array(a, any(name == n for _, n in seq)) for name, a in kwargs.items()}
+    return args, kwargs
 
 
-def _each_stacked(seq):
-    return type(seq)(_stacked(v) if (type(v) is list or type(v) is tuple) and _holds_traced(v)
-                     else v for v in seq)
+def _as_array(a, is_sequence):
+    if (type(a) is not list and type(a) is not tuple) or not _holds_traced(a):
+        return a
+    if not is_sequence:
+        return _stacked(a)
+    return type(a)(_stacked(v) if (type(v) is list or type(v) is tuple) and _holds_traced(v)
+                   else v for v in a)
 
 
 # --------------------------------------------------------------------------- traced arrays
@@ -284,7 +284,7 @@ class Tracked(Param):
         impl = FUNCTIONS.get(func)
         if impl is not None or func in DECOMPOSED_FUNCTIONS:
             # np.append(x, [y, z]): NumPy would copy the numbers out of [y, z] and lose the tape
-            if _has_sequence(args) or kwargs and _has_sequence(kwargs.values()):
+            if _holds_list_of_traced(args) or kwargs and _holds_list_of_traced(kwargs.values()):
                 args, kwargs = _lists_as_arrays(func, args, kwargs)
             if impl is not None:
                 return impl(*args, **kwargs)
