@@ -51,6 +51,12 @@ case("np.frexp (x > 0)", lambda x: np.frexp(x)[0] + np.frexp(x)[1],
 case("np.frexp (x < 0)", lambda x: np.frexp(x)[0] + np.frexp(x)[1],
      one(-3.0, -0.3, avoid=(-2.0, -1.0, -0.5)), covers=[np.frexp])
 
+case("np.divmod", lambda x, y: np.divmod(x, y)[1] * 2 + np.divmod(x, y)[0],
+     pair(2.2, 2.8, lo2=1.0, hi2=1.05), covers=[np.divmod])
+case("divmod(x, y)", lambda x, y: divmod(x, y)[1], pair(-2.8, -2.2, lo2=1.0, hi2=1.05),
+     covers=[np.divmod])
+case("np.nextafter", np.nextafter, pair())
+
 # --------------------------------------------------------------------------- piecewise functions
 
 case("np.copysign", np.copysign, pair(avoid=(0.0,), gap=0.2))

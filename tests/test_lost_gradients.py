@@ -11,6 +11,7 @@ What students write that cuts a value off the tape, and what they are told:
   as in Flux; so does a gradient of a gradient that is constant.
 """
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -98,6 +99,7 @@ def test_a_function_of_nothing_differentiable_gives_none_without_a_warning():
 
 # --------------------------------------------------------------------------- calls fluxlite can catch
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="quotes the code: Python 3.11 positions")
 @pytest.mark.parametrize("expr, f", [
     ("x[0].item()", lambda x: x[0].item() * 2 + np.sum(x)),
     ("x.tolist()", lambda x: sum(x.tolist()) + np.sum(x)),
@@ -115,6 +117,7 @@ def test_turning_a_traced_array_into_python_numbers_is_refused_naming_the_call(e
     assert "np.sin(x)" in msg and "print(x)" in msg and "withgradient" in msg
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="quotes the code: Python 3.11 positions")
 def test_the_math_module_is_refused_with_the_numpy_function_to_use():
     with pytest.raises(fl.TracingError) as err:
         fl.gradient(lambda x: math.exp(x[0]) + np.sum(x), X)

@@ -92,6 +92,9 @@ MODF = primitive(lambda x: np.modf(x)[0], "numpy.modf").defvjp(lambda g, ans, x:
 FREXP = primitive(lambda x: np.frexp(x)[0], "numpy.frexp").defvjp(
     lambda g, ans, x: np.ldexp(g, -np.frexp(x)[1]))
 MULTI_UFUNCS[np.modf] = lambda x: (MODF(x), np.modf(untrace(x))[1])
+MULTI_UFUNCS[np.divmod] = lambda x, y: (np.floor_divide(untrace(x), untrace(y)), np.remainder(x, y))
+# np.nextafter(x, y) moves x by one step of the float grid: slope 1 in x, none in y
+defufunc(np.nextafter, lambda g, ans, x, y: ub(g, x), None)
 MULTI_UFUNCS[np.frexp] = lambda x: (FREXP(x), np.frexp(untrace(x))[1])
 
 # Exponentials and logarithms.
@@ -211,8 +214,9 @@ CONSTANT_UFUNCS.update({
     np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
     np.isfinite, np.isinf, np.isnan, np.signbit, np.sign,
     np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
-    np.bitwise_and, np.bitwise_or, np.invert,
+    np.bitwise_and, np.bitwise_or, np.invert, np.spacing,
 })
+CONSTANT_FUNCTIONS.add(np.fix)  # rounding towards zero
 
 # Real and complex parts of real arrays: the array itself, and zeros.
 defufunc(np.conjugate, lambda g, ans, x: g)
