@@ -117,6 +117,13 @@ def test_a_list_kept_in_a_variable_is_named_too():
 
 
 @quotes_code
+def test_an_operator_between_a_plain_array_and_a_list_of_traced_numbers_is_refused():
+    msg = _refusal(lambda x: np.sum(np.ones(2) * [x, 2 * x]), 1.0)
+    assert msg.startswith("np.ones(2) * [x, 2 * x] makes a NumPy array out of a list")
+    assert msg.endswith("    np.ones(2) * np.stack([x, 2 * x])")
+
+
+@quotes_code
 def test_a_list_of_numbers_beside_the_traced_one_is_left_alone_in_the_fix():
     f = lambda x: np.sum(np.where(np.array([True, False]), [x, 2 * x], 0.0))
     msg = _refusal(f, 1.0)

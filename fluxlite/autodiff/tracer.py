@@ -290,6 +290,8 @@ class Tracked(Param):
                 return impl(*args, **kwargs)
             return func._implementation(*args, **kwargs)  # NumPy writes it with traced functions
         if func in CONSTANT_FUNCTIONS:
+            if type(kwargs.get("out")) is Tracked:  # np.round(x, out=x)
+                _refuse_in_place(kwargs["out"], f"{_qualname(func)}(..., out=...)")
             return func(*_untrace_tree(args), **_untrace_tree(kwargs))
         if not _any_live(args) and not _any_live(kwargs):
             return func(*_untrace_tree(args), **_untrace_tree(kwargs))

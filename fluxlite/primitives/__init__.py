@@ -1,12 +1,15 @@
 """The NumPy operations `gradient` can trace, one module per family.
 
-* `arithmetic`: ufuncs (``+ - * / **``, exp, log, tanh, maximum, ...), np.where, np.clip
+* `arithmetic`: ufuncs (``+ - * / **``, exp, log, tanh, maximum, ...), np.sinc, np.where,
+  np.clip, np.select, np.nan_to_num, np.unique, np.bincount with weights
 * `reductions`: sum, mean, max, min, prod, var, std
 * `shape`: reshape, transpose, swapaxes, concatenate, stack, indexing
 * `products`: ``@``, dot, outer, inner, einsum, tensordot
 * `linalg`: np.linalg (norm)
 
-Importing this package fills the registry in `fluxlite.autodiff.tracer`.
+Importing this package fills the registry in `fluxlite.autodiff.tracer`, and says here which
+functions carry no gradient (`CONSTANT_FUNCTIONS`), which parameters are sequences of arrays
+(`SEQUENCE_ARGUMENTS`) and what to write instead of a function without a rule (`HINTS`).
 """
 import numpy as np
 

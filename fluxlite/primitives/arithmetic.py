@@ -1,4 +1,6 @@
-"""Elementwise arithmetic and maths functions: NumPy ufuncs and their pullbacks.
+"""Elementwise arithmetic and maths functions: NumPy ufuncs and their pullbacks, and the
+functions that select or replace elements (np.where, np.clip, np.select, np.nan_to_num,
+np.unique, np.bincount).
 
 Each line pairs a ufunc with one pullback per argument, ``(g, ans, x[, y]) -> grad``,
 where ``g`` is the gradient of the output ``ans``. Two-argument ufuncs broadcast,
@@ -9,7 +11,8 @@ The calculus, one rule per line::
     d(x + y) = dx + dy          d(x * y) = y dx + x dy        d(x / y) = dx / y - x dy / y²
     d(x ** y) = y x^(y-1) dx + x^y log(x) dy                  d exp(x) = exp(x) dx
     d log(x) = dx / x           d sqrt(x) = dx / (2 sqrt x)   d tanh(x) = (1 - tanh² x) dx
-    d arccosh(x) = dx / sqrt(x² - 1)                          d log2(2^x + 2^y) = 2^(x-ans) dx + ...
+    d arccosh(x) = dx / sqrt(x² - 1)    d logaddexp2(x, y) = 2^(x - ans) dx + 2^(y - ans) dy
+    d sinc(x): see `_sinc_derivative`, which gives every order, at 0 too
 
 Real inputs only (complex ones are refused), so np.conjugate and np.real pass the gradient
 through, and np.imag and np.angle are constants. Piecewise-constant functions (sign, floor,
