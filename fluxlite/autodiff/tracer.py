@@ -198,11 +198,16 @@ def _stacked(seq):
     return np.stack([_stacked(v) if type(v) is list or type(v) is tuple else v for v in seq])
 
 
-def _holds_list_of_traced(values):
-    """True when one of `values` is a list or tuple holding a traced array."""
-    for v in values:
-        if (type(v) is list or type(v) is tuple) and _holds_traced(v):
-            return True
+def _may_hold_traced(values):
+    """A quick test, false for most calls (np.reshape(x, (2, 3))): whether one of `values` is
+    a list or tuple with a traced array or another list in it."""
+    for a in values:
+        t = type(a)
+        if t is tuple or t is list:
+            for v in a:
+                t = type(v)
+                if t is Tracked or t is list or t is tuple:
+                    return True
     return False
 
 
@@ -214,18 +219,35 @@ def _lists_as_arrays(func, args, kwargs):
     seq = SEQUENCE_ARGUMENTS.get(func, ())
     if seq is None:  # the rule takes its lists as they are (np.block's nested lists)
         return args, kwargs
-    args = [_as_array(a, any(k == p for p, _ in seq)) for k, a in enumerate(args)]
-    kwargs = {name: _as_array(a, any(name == n for _, n in seq)) for name, a in kwargs.items()}
-    return args, kwargs
+    new = None
+    for k, a in enumerate(args):
+        b = _as_array(a, seq, k)
+        if b is not a:
+            new = list(args) if new is None else new
+            new[k] = b
+    args = args if new is None else new
+    new = None
+    for name, a in kwargs.items():
+        b = _as_array(a, seq, name)
+        if b is not a:
+            new = dict(kwargs) if new is None else new
+            new[name] = b
+    return args, kwargs if new is None else new
 
 
-def _as_array(a, is_sequence):
-    if (type(a) is not list and type(a) is not tuple) or not _holds_traced(a):
+def _as_array(a, seq, where):
+    """Argument `a` (at position or name `where`) with its traced lists made arrays."""
+    t = type(a)
+    if t is not list and t is not tuple:
         return a
-    if not is_sequence:
-        return _stacked(a)
-    return type(a)(_stacked(v) if (type(v) is list or type(v) is tuple) and _holds_traced(v)
-                   else v for v in a)
+    for p, name in seq:
+        if where == p or where == name:  # a sequence of arrays: look at each one
+            for v in a:
+                if (type(v) is list or type(v) is tuple) and _holds_traced(v):
+                    return t(_stacked(v) if type(v) in (list, tuple) and _holds_traced(v)
+                             else v for v in a)
+            return a
+    return _stacked(a) if _holds_traced(a) else a
 
 
 # --------------------------------------------------------------------------- traced arrays
@@ -284,7 +306,7 @@ class Tracked(Param):
         impl = FUNCTIONS.get(func)
         if impl is not None or func in DECOMPOSED_FUNCTIONS:
             # np.append(x, [y, z]): NumPy would copy the numbers out of [y, z] and lose the tape
-            if _holds_list_of_traced(args) or kwargs and _holds_list_of_traced(kwargs.values()):
+            if _may_hold_traced(args) or kwargs and _may_hold_traced(kwargs.values()):
                 args, kwargs = _lists_as_arrays(func, args, kwargs)
             if impl is not None:
                 return impl(*args, **kwargs)
