@@ -166,7 +166,7 @@ def _number_message(call):
     try:
         return _classify(call)
     except Exception:  # reading the source is a courtesy: never let it hide the real error
-        return _UNKNOWN.format(call=call, where=" inside gradient")
+        return _UNKNOWN.format(call=call, where="")
 
 
 def _student_frame():
@@ -182,7 +182,7 @@ def _student_frame():
 def _classify(call):
     frame = _student_frame()
     if frame is None:
-        return _UNKNOWN.format(call=call, where=" inside gradient")
+        return _UNKNOWN.format(call=call, where="")
     code = frame.f_code
     where = f" (line {frame.f_lineno} of {os.path.basename(code.co_filename)})"
     op, text = _instruction(frame)
@@ -195,7 +195,7 @@ def _classify(call):
         return _UNKNOWN.format(call=call, where=where)
     node = ast.parse(text, mode="eval").body
     fn = _resolve(node.func, frame) if isinstance(node, ast.Call) else None
-    if fn in (float, int, complex):
+    if fn is float or fn is int or fn is complex:
         return _NUMBER.format(expr=text, where=where, advice=_KEEP)
     if getattr(fn, "__module__", None) in ("math", "cmath"):
         name = getattr(fn, "__name__", "")
