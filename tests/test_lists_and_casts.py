@@ -73,6 +73,14 @@ def test_a_list_given_to_a_function_with_a_traced_argument_is_joined():
     check_gradient(lambda x: np.clip(x, [x[0], 0.0, 0.0], 2.5), X)
 
 
+
+@pytest.mark.parametrize("f", [
+    lambda x: x + [x, 2 * x], lambda x: [x, x ** 2] - x, lambda x: x * [x[::-1], x],
+    lambda x: np.add(x, [x, x]), lambda x: x ** [x[0], 2.0, x[2]],
+], ids=["x + [x, 2x]", "[x, x²] - x", "x * [x[::-1], x]", "np.add(x, [x, x])", "x ** [x0, 2, x2]"])
+def test_an_operator_with_a_list_holding_traced_arrays_traces_the_list(f):
+    check_gradient(f, X)  # the fast path's operators join the list too, as the reference does
+
 # --------------------------------------------------------------------------- lists NumPy copies itself
 
 @quotes_code

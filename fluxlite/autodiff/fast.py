@@ -138,9 +138,13 @@ def _binary(prim, swap=False):
                     va, vb = a._val, b._val
                     parents = ((0, a._i), (1, b._i))
                 else:
+                    if (type(b) is list or type(b) is tuple) and T._holds_traced(b):
+                        return op(a, T._stacked(b)) if not swap else op(T._stacked(b), a)
                     va, vb = a._val, b
                     parents = ((0, a._i),)
             else:
+                if (type(a) is list or type(a) is tuple) and T._holds_traced(a):  # x + [y, z]
+                    return op(T._stacked(a), b) if not swap else op(b, T._stacked(a))
                 t = b._tape
                 va, vb = a, b._val
                 parents = ((1, b._i),)

@@ -37,7 +37,7 @@ from .. import functors
 from ..functors import _KINDS
 from .arrays import Param
 from .interrupts import atomic
-from .errors import _COMPLEX, NoGradientWarning, TracingError
+from .errors import _COMPLEX, _DISCONNECTED, NoGradientWarning, TracingError
 from .tracer import Tape, Tracked, backward, live, tape_of, untrace
 
 __all__ = ["gradient", "withgradient", "params", "Params", "Grads", "WithGradient",
@@ -414,18 +414,6 @@ def _check_result(out):
         raise TypeError(f"gradient needs a function that returns a single number (a scalar "
                         f"loss), but it returned a {what}.{hint} To return more than the loss, "
                         f"use fl.withgradient with a tuple whose first element is the loss.")
-
-
-_DISCONNECTED = (
-    "gradient: the result does not depend on anything being differentiated, so every gradient "
-    "is None (an optimiser step with them changes nothing). Likely causes:\n"
-    "  * np.asarray(x) or np.array(x) on a traced array: they return a plain copy that "
-    "gradient cannot follow. Keep using x itself (x.astype(np.float32) to change its dtype);\n"
-    "  * traced values copied into a plain array (out[:] = ..., out[i] = ...): build the array "
-    "with np.stack, np.concatenate or np.where instead;\n"
-    "  * in the implicit style, the function reads other arrays than the ones given to "
-    "fl.params(...), for instance arrays made again after params() was called.\n"
-    "If the function really does not depend on its inputs, the None gradients are right.")
 
 
 def _warn_disconnected(tape, val):
