@@ -10,11 +10,12 @@ a hypothesis strategy for its arguments, and the registry entries it exercises (
 * compares the value computed inside `gradient` with NumPy's,
 * compares the gradient of every argument with central finite differences in float64
   (shape, dtype and Python-float-for-numbers included), and
-* checks second derivatives (a nested `gradient`) with random projections.
+* checks second derivatives (a nested `gradient`) with random projections, and
+  `test_case_holds_at_third_order` third derivatives on one example per case.
 
 `test_every_registered_operation_has_a_case` enumerates the registry (``UFUNCS``,
-``FUNCTIONS``, ``DECOMPOSED_FUNCTIONS``, ``REDUCERS``, ``ACCUMULATORS``) and the activations, and fails when
-one has no case, so a primitive cannot be added without a test.
+``FUNCTIONS``, ``DECOMPOSED_FUNCTIONS``, ``REDUCERS``, ``ACCUMULATORS``, ``MULTI_UFUNCS``) and the
+activations, and fails when one has no case, so a primitive cannot be added without a test.
 `test_cases_exercise_what_they_declare_and_every_pullback_runs` runs each case with spies on
 the dispatch and on every `Primitive`'s forward and pullbacks, so a case cannot claim to
 cover what it does not reach, and every pullback in the package is compared with finite
@@ -611,6 +612,7 @@ def registry_keys():
     keys = set(tracer.UFUNCS) | set(tracer.FUNCTIONS) | set(tracer.DECOMPOSED_FUNCTIONS)
     keys |= {("reduce", u) for u in tracer.REDUCERS}
     keys |= {("accumulate", u) for u in tracer.ACCUMULATORS}
+    keys |= set(tracer.MULTI_UFUNCS)
     keys |= {getattr(activations, name) for name in activations.__all__}
     return keys
 
@@ -649,7 +651,7 @@ def _all_primitives():
     return list(prims.values()), list(variadics.values())
 
 
-def _run_once(c):
+def _run_once(c, order=2):
     """One derandomized example of case `c`, checked to second order (no shrinking)."""
     @settings(max_examples=1, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
@@ -657,8 +659,16 @@ def _run_once(c):
     def run(data):
         args, kwargs = data.draw(c.args)
         check_gradient(c.fn, *args, kwargs=kwargs, ref=c.ref)
-        check_grads(c.fn, *args, kwargs=kwargs, order=max(c.order, 2))
+        check_grads(c.fn, *args, kwargs=kwargs, order=max(c.order, order))
     run()
+
+
+@pytest.mark.parametrize("c", _params(CASES))
+def test_case_holds_at_third_order(c):
+    """Nested gradients go deeper than the second order the hypothesis test checks: a pullback
+    whose forward pass writes into a plain array (``out[idx] = g``) would silently drop an outer
+    tape only from the third order on. One example per case, to third order."""
+    _run_once(c, order=3)
 
 
 def test_cases_exercise_what_they_declare_and_every_pullback_runs(monkeypatch):
@@ -696,6 +706,8 @@ def test_cases_exercise_what_they_declare_and_every_pullback_runs(monkeypatch):
     def reached(key):
         if key in tracer.UFUNCS:
             return ("fwd", id(tracer.UFUNCS[key])) in hits
+        if key in tracer.MULTI_UFUNCS:
+            return ("__call__", key) in hits
         if key == "getitem":
             return ("fwd", id(tracer.FUNCTIONS["getitem"])) in hits
         if isinstance(key, tuple) or key in tracer.FUNCTIONS or key in tracer.DECOMPOSED_FUNCTIONS:

@@ -202,6 +202,8 @@ def _is_basic(idx):
 
 
 def _scatter_fwd(g, idx, shape):
+    if type(g) is Tracked:  # g is traced by an outer tape (a third derivative): record it there too
+        return SCATTER(g, idx=idx, shape=shape)
     out = np.zeros(shape, dtype=getattr(g, "dtype", np.float64))  # keep float32 gradients float32
     if _is_basic(idx) or getattr(idx, "dtype", None) == bool:
         out[idx] = g
