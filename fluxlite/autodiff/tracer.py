@@ -371,8 +371,8 @@ class Tracked(Param):
             return ASTYPE(self, dtype=np.dtype(dtype))
         return untrace(self).astype(dtype, *args, **kwargs)
 
-    def dot(self, other):
-        return np.dot(self, other)
+    def dot(self, other, out=None):
+        return np.dot(self, other, out=out)
 
     def take(self, indices, axis=None, out=None, mode="raise"):
         return np.take(self, indices, axis=axis)
@@ -402,10 +402,10 @@ class Tracked(Param):
         return np.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def cumsum(self, axis=None, dtype=None, out=None):
-        return np.cumsum(self, axis=axis)
+        return np.cumsum(self, axis=axis, dtype=dtype, out=out)
 
     def cumprod(self, axis=None, dtype=None, out=None):
-        return np.cumprod(self, axis=axis)
+        return np.cumprod(self, axis=axis, dtype=dtype, out=out)
 
     def repeat(self, repeats, axis=None):
         return np.repeat(self, repeats, axis=axis)
@@ -414,7 +414,7 @@ class Tracked(Param):
         return np.diagonal(self, offset=offset, axis1=axis1, axis2=axis2)
 
     def trace(self, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-        return np.trace(self, offset=offset, axis1=axis1, axis2=axis2)
+        return np.trace(self, offset=offset, axis1=axis1, axis2=axis2, dtype=dtype, out=out)
 
     def conj(self):
         return np.conjugate(self)

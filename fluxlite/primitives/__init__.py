@@ -2,10 +2,12 @@
 
 * `arithmetic`: ufuncs (``+ - * / **``, exp, log, tanh, maximum, ...), np.sinc, np.where,
   np.clip, np.select, np.nan_to_num, np.unique, np.bincount with weights
-* `reductions`: sum, mean, max, min, prod, var, std
-* `shape`: reshape, transpose, swapaxes, concatenate, stack, indexing
-* `products`: ``@``, dot, outer, inner, einsum, tensordot
-* `linalg`: np.linalg (norm)
+* `reductions`: sum, mean, max, min, prod, var, std, median, quantile; cumsum, cumprod; sort,
+  partition
+* `shape`: reshape, transpose, concatenate, stack, indexing, repeat, tile, pad, diag, trace,
+  tril/triu, rot90, splits, linspace, np.gradient
+* `products`: ``@``, dot, outer, inner, einsum, tensordot, cross, kron, vecdot
+* `linalg`: np.linalg: norm (every order), inv, solve, det, slogdet, pinv, svd, eigh, cholesky, qr
 
 Importing this package fills the registry in `fluxlite.autodiff.tracer`, and says here which
 functions carry no gradient (`CONSTANT_FUNCTIONS`), which parameters are sequences of arrays
@@ -14,8 +16,9 @@ functions carry no gradient (`CONSTANT_FUNCTIONS`), which parameters are sequenc
 import numpy as np
 
 from ..autodiff.switch import REFERENCE
-from ..autodiff.tracer import (CONSTANT_FUNCTIONS, CONSTANT_UFUNCS, DECOMPOSED_FUNCTIONS, FUNCTIONS,
-                               HINTS, MULTI_UFUNCS, SEQUENCE_ARGUMENTS, UFUNCS, _qualname)
+from ..autodiff.tracer import (ACCUMULATORS, CONSTANT_FUNCTIONS, CONSTANT_UFUNCS,
+                               DECOMPOSED_FUNCTIONS, FUNCTIONS, HINTS, MULTI_UFUNCS, REDUCERS,
+                               SEQUENCE_ARGUMENTS, UFUNCS, _qualname)
 from . import arithmetic, linalg, products, reductions, shape  # noqa: F401  (registration)
 
 if not REFERENCE:  # the fast paths need the registry filled; see fluxlite.autodiff.fast
@@ -81,12 +84,15 @@ def supported():
     """The names of the NumPy operations `gradient` can differentiate, sorted.
 
     >>> names = supported()
-    >>> "numpy.exp" in names and "numpy.einsum" in names
+    >>> "numpy.exp" in names and "numpy.einsum" in names and "numpy.add.accumulate" in names
     True
     """
     names = {p.name for p in UFUNCS.values()}
     names |= {f"numpy.{u.__name__}" for u in MULTI_UFUNCS}
     names |= {_qualname(f) for f in FUNCTIONS if not isinstance(f, str)}
     names |= {_qualname(f) for f in DECOMPOSED_FUNCTIONS}
+    names |= {f"numpy.{u.__name__}.{how}" for how, table in [("reduce", REDUCERS),
+                                                              ("accumulate", ACCUMULATORS)]
+              for u in table}
     names |= {"indexing x[...]"}
     return sorted(names)
