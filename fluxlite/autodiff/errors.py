@@ -179,12 +179,20 @@ def _student_frame():
     return None
 
 
+def _place(filename):
+    """How to name the file a line is in: a notebook cell (which IPython keeps in a temporary
+    file with a made-up name) is "this cell", any other file goes by its name."""
+    if "ipykernel_" in filename or filename.startswith("<ipython-input-"):
+        return "this cell"
+    return os.path.basename(filename)
+
+
 def _classify(call):
     frame = _student_frame()
     if frame is None:
         return _UNKNOWN.format(call=call, where="")
     code = frame.f_code
-    where = f" (line {frame.f_lineno} of {os.path.basename(code.co_filename)})"
+    where = f" (line {frame.f_lineno} of {_place(code.co_filename)})"
     op, text = _instruction(frame)
     if call in ("x.item()", "x.tolist()"):  # asked for by name: nothing to guess
         return _NUMBER.format(expr=text or call, where=where, advice=_KEEP)
