@@ -20,12 +20,14 @@ A running sum or product keeps every partial result::
 Sorting, np.partition, np.median and np.quantile pick elements: the order is found on the
 numbers, and each picked value's gradient goes back to the element it came from (indexing).
 """
+import warnings
+
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..autodiff.tracer import (ACCUMULATORS, FUNCTIONS, REDUCERS, NoGradientRule, Tracked,
-                               primitive, untrace)
-from .shape import _cast, _refuse_out, _take_along_axis
+from ..autodiff.tracer import (ACCUMULATORS, DECOMPOSED_FUNCTIONS, FUNCTIONS, REDUCERS,
+                               NoGradientRule, Tracked, primitive, untrace)
+from .shape import _cast, _plain, _refuse_out, _take_along_axis
 
 
 def _axes(ndim, axis):
@@ -417,3 +419,403 @@ def _percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear
 FUNCTIONS[np.median] = _median
 FUNCTIONS[np.quantile] = _quantile
 FUNCTIONS[np.percentile] = _percentile
+
+
+# ------------------------------------------------------------------ weighted means and spreads
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=np._NoValue):
+    """np.average: sum(a w) / sum(w) over `axis`, with NumPy's checks and result types. The
+    weights may be traced too: d avg / d w_i = (a_i - avg) / sum(w)."""
+    a = _plain(a)
+    if axis is not None:
+        axis = normalize_axis_tuple(axis, a.ndim, argname="axis")
+    kd = {} if keepdims is np._NoValue else {"keepdims": keepdims}
+    if weights is None:
+        avg = np.mean(a, axis=axis, **kd)
+        scl = np.result_type(avg).type(a.size / max(np.size(avg), 1))
+    else:
+        w = _plain(weights)
+        if a.shape != w.shape:
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if w.shape != tuple(a.shape[ax] for ax in axis):
+                raise ValueError("Shape of weights must be consistent with shape of a along "
+                                 "specified axis.")
+            w = np.reshape(np.transpose(w, np.argsort(axis)),
+                           tuple(s if ax in axis else 1 for ax, s in enumerate(a.shape)))
+        dtype = np.result_type(a.dtype, w.dtype, *(["f8"] if a.dtype.kind in "biu" else []))
+        a, w = _cast(a, dtype), _cast(w, dtype)
+        scl = np.sum(w, axis=axis, **kd)
+        if np.any(untrace(scl) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = np.sum(a * w, axis=axis, **kd) / scl
+    if not returned:
+        return avg
+    if np.shape(scl) != np.shape(avg):
+        scl = np.copy(np.broadcast_to(scl, np.shape(avg)))
+    return avg, scl
+
+
+def _ptp(a, axis=None, out=None, keepdims=np._NoValue):
+    """np.ptp, the range max - min: the gradient goes to the largest element (+) and the
+    smallest (-), shared between tied ones as np.max and np.min share it."""
+    _refuse_out("ptp", out)
+    keepdims = False if keepdims is np._NoValue else keepdims
+    return np.max(a, axis=axis, keepdims=keepdims) - np.min(a, axis=axis, keepdims=keepdims)
+
+
+def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+         dtype=None):
+    """np.cov, written as NumPy writes it: C = (X - avg)(w (X - avg))ᵀ / fact, with avg the
+    (weighted) mean of each variable. Data and aweights may be traced; fweights are counts of
+    repeated observations, whole numbers, so they carry no gradient and must not be traced."""
+    if ddof is not None and ddof != int(ddof):
+        raise ValueError("ddof must be integer")
+    if type(fweights) is Tracked:
+        raise NoGradientRule(
+            "fluxlite has no gradient rule for numpy.cov with traced fweights=: they count "
+            "repeated observations, and counts change only in whole steps.\nPass them as plain "
+            "numbers (np.asarray(f)), or use aweights= for weights that should get a gradient.")
+    m = _plain(m)
+    if m.ndim > 2:
+        raise ValueError("m has more than 2 dimensions")
+    if y is not None:
+        y = _plain(y)
+        if y.ndim > 2:
+            raise ValueError("y has more than 2 dimensions")
+    if dtype is None:
+        dtype = np.result_type(m.dtype, *([] if y is None else [y.dtype]), np.float64)
+    X = _cast(np.reshape(m, (1, -1)) if m.ndim < 2 else m, np.dtype(dtype))
+    if not rowvar and m.ndim != 1:
+        X = X.T
+    if X.shape[0] == 0:
+        return np.array([]).reshape(0, 0)
+    if y is not None:
+        y = _cast(np.reshape(y, (1, -1)) if y.ndim < 2 else y, np.dtype(dtype))
+        if not rowvar and y.shape[0] != 1:
+            y = y.T
+        X = np.concatenate((X, y), axis=0)
+    if ddof is None:
+        ddof = 1 if bias == 0 else 0
+    w = None
+    if fweights is not None:
+        fweights = np.asarray(fweights, dtype=float)
+        if not np.all(fweights == np.around(fweights)):
+            raise TypeError("fweights must be integer")
+        if fweights.ndim > 1:
+            raise RuntimeError("cannot handle multidimensional fweights")
+        if fweights.shape[0] != X.shape[1]:
+            raise RuntimeError("incompatible numbers of samples and fweights")
+        if np.any(fweights < 0):
+            raise ValueError("fweights cannot be negative")
+        w = fweights
+    if aweights is not None:
+        aweights = _cast(aweights, np.dtype(float))
+        if aweights.ndim > 1:
+            raise RuntimeError("cannot handle multidimensional aweights")
+        if aweights.shape[0] != X.shape[1]:
+            raise RuntimeError("incompatible numbers of samples and aweights")
+        if np.any(untrace(aweights) < 0):
+            raise ValueError("aweights cannot be negative")
+        w = aweights if w is None else w * aweights
+    avg, w_sum = np.average(X, axis=1, weights=w, returned=True)
+    w_sum = w_sum[0]
+    if w is None:
+        fact = X.shape[1] - ddof
+    elif ddof == 0:
+        fact = w_sum
+    elif aweights is None:
+        fact = w_sum - ddof
+    else:
+        fact = w_sum - ddof * np.sum(w * aweights) / w_sum
+    if untrace(fact) <= 0:
+        warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
+        fact = 0.0
+    X = X - avg[:, None]
+    c = np.dot(X, (X if w is None else X * w).T) * np.true_divide(1, fact)
+    return np.squeeze(c)
+
+
+def _corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """np.corrcoef, R_ij = C_ij / sqrt(C_ii C_jj), clipped to [-1, 1] as NumPy clips it. The
+    clip only corrects rounding in the value, so the gradient is the formula's, unclipped:
+    where R is ±1 (the diagonal; two variables exactly linearly related) |R| is at its largest
+    and the formula's slope is 0 there, while its curvature, which second derivatives need,
+    is kept (a clip's gradient would cut both)."""
+    c = np.cov(x, y, rowvar, dtype=dtype)
+    if np.ndim(c) == 0:
+        return c / c  # one variable: 1 (NaN for a variable that does not vary)
+    s = np.sqrt(np.diagonal(c))
+    r = c / s[:, None] / s[None, :]
+    rv = untrace(r)
+    if np.any(np.abs(rv) > 1):
+        r = r + (np.clip(rv, -1, 1) - rv)  # a constant: exactly ±1 where R rounded past it
+    return r
+
+
+FUNCTIONS[np.average] = _average
+FUNCTIONS[np.ptp] = _ptp
+FUNCTIONS[np.cov] = _cov
+FUNCTIONS[np.corrcoef] = _corrcoef
+
+
+# ------------------------------------------------------------------ reductions that skip NaNs
+# Each replaces the NaNs by the value that leaves the reduction unchanged (0 for a sum, 1 for
+# a product, -inf for a maximum) with np.where, whose gradient is 0 where it chose the
+# replacement: NaN entries get gradient 0. A slice with nothing but NaNs gives NaN, with
+# NumPy's warning, and gradient 0.
+def _nan_setup(name, a, dtype, out, initial=np._NoValue, where=np._NoValue):
+    """`a` cast to `dtype` (when given) and the mask of its NaNs; refuses what is not traced."""
+    _refuse_out(name, out)
+    if initial is not np._NoValue or where is not np._NoValue and where is not True:
+        raise TypeError(f"fluxlite traces numpy.{name} without `initial=` or `where=`; "
+                        f"mask with np.where(mask, x, np.nan) before reducing instead.")
+    a = _plain(a)
+    if dtype is not None:
+        a = _cast(a, np.dtype(dtype))
+    return a, np.isnan(untrace(a))
+
+
+def _keep(keepdims):
+    return False if keepdims is np._NoValue else keepdims
+
+
+def _nansum(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+            where=np._NoValue):
+    if dtype is not None and not np.issubdtype(dtype, np.inexact):
+        return np.nansum(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
+    a, nan = _nan_setup("nansum", a, dtype, out, initial, where)
+    return np.sum(np.where(nan, 0, a), axis=axis, keepdims=_keep(keepdims))
+
+
+def _nanprod(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+             where=np._NoValue):
+    if dtype is not None and not np.issubdtype(dtype, np.inexact):
+        return np.nanprod(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
+    a, nan = _nan_setup("nanprod", a, dtype, out, initial, where)
+    return np.prod(np.where(nan, 1, a), axis=axis, keepdims=_keep(keepdims))
+
+
+def _nanextreme(fn, fill):
+    name = "nan" + fn.__name__[:3]
+
+    def extreme(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+                where=np._NoValue):
+        a, nan = _nan_setup(name, a, None, out, initial, where)
+        keepdims = _keep(keepdims)
+        result = fn(np.where(nan, fill, a), axis=axis, keepdims=keepdims)
+        empty = np.all(nan, axis=axis, keepdims=keepdims)
+        if np.any(empty):
+            warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+            result = np.where(empty, np.nan, result)
+        return result
+    extreme.__name__ = name
+    return extreme
+
+
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue):
+    if dtype is not None and not np.issubdtype(dtype, np.inexact):
+        raise TypeError("If a is inexact, then dtype must be inexact")
+    a, nan = _nan_setup("nanmean", a, dtype, out, where=where)
+    keepdims = _keep(keepdims)
+    count = np.sum(~nan, axis=axis, keepdims=keepdims)
+    total = np.sum(np.where(nan, 0, a), axis=axis, keepdims=keepdims)
+    result = total / np.maximum(count, 1).astype(a.dtype)
+    if np.any(count == 0):
+        warnings.warn("Mean of empty slice", RuntimeWarning, stacklevel=3)
+        result = np.where(count == 0, np.nan, result)
+    return result
+
+
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
+            where=np._NoValue, mean=np._NoValue, correction=np._NoValue):
+    """np.nanvar: Σ (x - mean)² / (count - ddof) over the values that are not NaN (`mean=`,
+    if given, is used as the mean and may be traced). Where count - ddof ≤ 0 the result is
+    NaN, with NumPy's warning, and its gradient 0."""
+    if dtype is not None and not np.issubdtype(dtype, np.inexact):
+        raise TypeError("If a is inexact, then dtype must be inexact")
+    if correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    a, nan = _nan_setup("nanvar", a, dtype, out, where=where)
+    keepdims = _keep(keepdims)
+    count = np.sum(~nan, axis=axis, keepdims=True)
+    zeroed = np.where(nan, 0, a)
+    if mean is np._NoValue:
+        mean = np.sum(zeroed, axis=axis, keepdims=True) / np.maximum(count, 1).astype(a.dtype)
+    d = np.where(nan, 0, zeroed - mean)
+    dof = np.sum(~nan, axis=axis, keepdims=keepdims) - ddof
+    bad = dof <= 0
+    result = np.sum(d * d, axis=axis, keepdims=keepdims) / np.where(bad, 1, dof).astype(a.dtype)
+    if np.any(bad):
+        warnings.warn("Degrees of freedom <= 0 for slice.", RuntimeWarning, stacklevel=3)
+        result = np.where(bad, np.nan, result)
+    return result
+
+
+def _nanstd_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
+    """As for np.std, over the values that are not NaN: d std = (x - mean) / ((count - ddof)
+    std) dx, 0 at the NaNs, and 0 where std is 0 (see `_std_vjp`) or NaN (no values, or too
+    few for ddof)."""
+    nan = np.isnan(untrace(x))
+    count = np.sum(~nan, axis=axis, keepdims=True)
+    zeroed = np.where(nan, 0, x)
+    mean = np.sum(zeroed, axis=axis, keepdims=True) / np.maximum(count, 1).astype(x.dtype)
+    d = np.where(nan, 0, zeroed - mean)
+    s = _expand(ans, x, axis, keepdims)
+    flat = np.isnan(untrace(s)) | (untrace(s) == 0)
+    scale = np.where(flat, 1, (count - ddof).astype(x.dtype) * np.where(flat, 1, s))
+    return np.where(flat, 0, _expand(g, x, axis, keepdims) * d / scale)
+
+
+NANSTD = primitive(lambda x, axis=None, ddof=0, keepdims=False:
+                   np.nanstd(x, axis=axis, ddof=ddof, keepdims=keepdims),
+                   "numpy.nanstd").defvjp(_nanstd_vjp)
+
+
+def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
+            where=np._NoValue, mean=np._NoValue, correction=np._NoValue):
+    if dtype is not None and not np.issubdtype(dtype, np.inexact):
+        raise TypeError("If a is inexact, then dtype must be inexact")
+    if correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
+        ddof = correction
+    if mean is not np._NoValue:
+        raise NoGradientRule("fluxlite has no gradient rule for numpy.nanstd with mean=.\n"
+                             "Write np.sqrt(np.nanvar(x, mean=m)) instead (its slope is "
+                             "infinite where every value equals the mean).")
+    a, _ = _nan_setup("nanstd", a, dtype, out, where=where)
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return NANSTD(a, axis=axis, ddof=ddof, keepdims=_keep(keepdims))
+
+
+def _nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                 keepdims=np._NoValue, *, weights=None, _name="nanquantile"):
+    """np.nanquantile: np.quantile of the values that are not NaN, lane by lane. Each lane is
+    sorted (NaNs last) and q's virtual index is found among its own count of numbers; the
+    gradient goes to the one or two sorted values picked (and to a traced q, as in
+    np.quantile). All-NaN lanes give NaN, with NumPy's warning."""
+    _refuse_out(_name, out)
+    keepdims = _keep(keepdims)
+    if weights is not None:
+        raise NoGradientRule(f"fluxlite has no gradient rule for numpy.{_name} with weights=.\n"
+                             f"Sort with np.argsort and accumulate the weights with np.cumsum.")
+    if method not in _QUANTILE_METHODS:
+        return _quantile(a, 0.5, method=method, _name=_name)  # the same refusals as np.quantile
+    weak = type(q) in (int, float)
+    qv = np.asarray(untrace(q))
+    if not (np.all(0 <= qv) and np.all(qv <= 1)):
+        raise ValueError("Quantiles must be in the range [0, 1]" if _name == "nanquantile"
+                         else "Percentiles must be in the range [0, 100]")
+    a = _plain(a)
+    if a.size == 0:
+        return np.nanmean(a, axis, keepdims=keepdims)
+    lanes, kept = _lanes(a, axis)
+    batch = np.shape(lanes)[:-1]
+    s = np.sort(lanes, axis=-1)  # NaNs last
+    k = np.sum(~np.isnan(untrace(lanes)), axis=-1)  # the numbers in each lane
+    qb = q if weak else np.reshape(q if type(q) is Tracked else qv, qv.shape + (1,) * len(batch))
+    v = _QUANTILE_METHODS[method](k, qb)
+    vv = np.asarray(untrace(v))
+    top = vv >= k - 1
+    lo = np.maximum(np.where(top, k - 1, np.floor(vv)), 0).astype(np.intp)
+    hi = np.maximum(np.where(top, k - 1, np.minimum(np.floor(vv) + 1, k - 1)), 0).astype(np.intp)
+    grid = np.indices(batch, sparse=True) if batch else ()
+    empty = k == 0  # all NaN: 0 stands in for the NaNs picked, so no NaN reaches q's gradient
+    below = np.where(empty, 0, s[tuple(grid) + (lo,)])
+    above = np.where(empty, 0, s[tuple(grid) + (hi,)])
+    if method in ("lower", "higher", "nearest"):
+        result = below
+    else:
+        gamma = np.where(vv % 1 == 0, 0.0, 0.5) if method == "midpoint" else v - np.floor(vv)
+        rtype = np.result_type(a.dtype, q if weak else qv.dtype)
+        gamma = _cast(gamma, rtype)
+        diff = above - below
+        result = np.where(gamma >= 0.5, above - diff * (1 - gamma), below + diff * gamma)
+    if np.any(empty):
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = np.where(empty, np.nan, result)
+    return np.reshape(result, qv.shape + kept) if keepdims else result
+
+
+def _nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=np._NoValue, *, weights=None):
+    """np.nanpercentile: np.nanquantile of q / 100."""
+    q = q / 100 if type(q) in (int, float) else np.true_divide(q, 100)
+    return _nanquantile(a, q, axis, out, overwrite_input, method, keepdims, weights=weights,
+                        _name="nanpercentile")
+
+
+def _nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=np._NoValue):
+    """np.nanmedian: the middle of the values that are not NaN in each lane (the mean of the
+    two middle ones for an even count); the gradient goes to those one or two elements."""
+    _refuse_out("nanmedian", out)
+    keepdims = _keep(keepdims)
+    a = _plain(a)
+    if a.size == 0:
+        return np.nanmean(a, axis, keepdims=keepdims)
+    lanes, kept = _lanes(a, axis)
+    batch = np.shape(lanes)[:-1]
+    s = np.sort(lanes, axis=-1)
+    k = np.sum(~np.isnan(untrace(lanes)), axis=-1)
+    grid = np.indices(batch, sparse=True) if batch else ()
+    lo, hi = np.maximum((k - 1) // 2, 0), np.maximum(k // 2, 0)
+    result = np.where(lo == hi, s[tuple(grid) + (lo,)],
+                      (s[tuple(grid) + (lo,)] + s[tuple(grid) + (hi,)]) / 2)
+    empty = k == 0
+    if np.any(empty):
+        warnings.warn("All-NaN slice encountered", RuntimeWarning, stacklevel=3)
+        result = np.where(empty, np.nan, result)
+    return np.reshape(result, kept) if keepdims else result
+
+
+FUNCTIONS[np.nansum] = _nansum
+FUNCTIONS[np.nanprod] = _nanprod
+FUNCTIONS[np.nanmax] = _nanextreme(np.max, -np.inf)
+FUNCTIONS[np.nanmin] = _nanextreme(np.min, np.inf)
+FUNCTIONS[np.nanmean] = _nanmean
+FUNCTIONS[np.nanvar] = _nanvar
+FUNCTIONS[np.nanstd] = _nanstd
+FUNCTIONS[np.nanmedian] = _nanmedian
+FUNCTIONS[np.nanquantile] = _nanquantile
+FUNCTIONS[np.nanpercentile] = _nanpercentile
+
+
+# ------------------------------------------------------------------ integrals, polynomials, steps
+def _polyval(p, x):
+    """np.polyval by Horner's scheme, as NumPy computes it: y = (…(p_0 x + p_1) x + …) x + p_n.
+    Both the coefficients and x may be traced."""
+    if isinstance(x, np.poly1d):
+        raise NoGradientRule("fluxlite has no gradient rule for numpy.polyval of a np.poly1d.\n"
+                             "Evaluate at an array of numbers instead.")
+    p = _plain(p)
+    x = _plain(x)
+    y = np.zeros_like(untrace(x))
+    for i in range(len(p)):
+        y = y * x + p[i]
+    return y
+
+
+def _ediff1d(ary, to_end=None, to_begin=None):
+    """np.ediff1d: the differences of the flattened array, with `to_begin` and `to_end` (which
+    may be traced too) joined on, all in the array's dtype."""
+    ary = np.reshape(_plain(ary), -1)
+    parts = [ary[1:] - ary[:-1]]
+    for name, extra in (("to_begin", to_begin), ("to_end", to_end)):
+        if extra is None:
+            continue
+        extra = _plain(extra)
+        if not np.can_cast(untrace(extra), ary.dtype, casting="same_kind"):
+            raise TypeError(f"dtype of `{name}` must be compatible with input `ary` under the "
+                            f"`same_kind` rule.")
+        extra = _cast(np.reshape(extra, -1), ary.dtype)
+        parts.insert(0 if name == "to_begin" else len(parts), extra)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+FUNCTIONS[np.polyval] = _polyval
+FUNCTIONS[np.ediff1d] = _ediff1d
+# np.trapezoid is written with np.diff, slicing and sums, all traced (y, x and dx may be traced).
+DECOMPOSED_FUNCTIONS.add(np.trapezoid)
