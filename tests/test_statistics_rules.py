@@ -94,7 +94,7 @@ def test_cov_warns_about_too_few_observations_as_numpy_does():
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         val, _ = fl.withgradient(lambda x: np.cov(x, ddof=2), np.array([1.0, 2.0]))
-    assert np.isinf(val) and np.isinf(np.cov(np.array([1.0, 2.0]), ddof=2))
+        assert np.isinf(val) and np.isinf(np.cov(np.array([1.0, 2.0]), ddof=2))
     assert any("Degrees of freedom <= 0" in str(w.message) for w in seen)
 
 

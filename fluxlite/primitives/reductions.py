@@ -19,6 +19,16 @@ A running sum or product keeps every partial result::
 
 Sorting, np.partition, np.median and np.quantile pick elements: the order is found on the
 numbers, and each picked value's gradient goes back to the element it came from (indexing).
+
+The statistics built on these are written with the traced operations above (no rules of their
+own, except np.nanstd, which needs std's care at 0)::
+
+    np.average(a, weights=w) = Σ a w / Σ w     d/da_i = w_i / Σw,  d/dw_i = (a_i - avg) / Σw
+    np.ptp(x) = max(x) - min(x)
+    np.cov: (X - avg)(w (X - avg))ᵀ / fact,  np.corrcoef: C_ij / sqrt(C_ii C_jj)
+    np.nansum, nanmean, nanmax, ...: NaNs replaced (np.where) by 0, 1 or ∓inf: gradient 0 there
+    np.trapezoid(y, x) = Σ (x_{i+1} - x_i)(y_i + y_{i+1}) / 2
+    np.polyval(p, x) by Horner's scheme; np.ediff1d(x) = x[1:] - x[:-1], with ends joined on
 """
 import warnings
 
