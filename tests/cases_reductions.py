@@ -426,3 +426,18 @@ def _ediff1d(*args, **kw):
 
 case("np.ediff1d (to_begin, to_end: none, numbers, arrays, traced arrays)", _ediff1d,
      ediff1d_args(), covers=[np.ediff1d])
+
+
+@st.composite
+def var_mean_args(draw):
+    """x, an axis, a traced mean= near x's mean, and ddof (or its other name, correction)."""
+    x = draw(arrays(min_dims=1))
+    axis = draw(axes(x.ndim, allow_empty=False))
+    mean = np.mean(x, axis=axis, keepdims=True)
+    mean = mean + draw(arrays(mean.shape, lo=-0.3, hi=0.3))
+    name = draw(st.sampled_from(["ddof", "correction"]))
+    return (x, mean), {"axis": axis, name: 0}
+
+
+case("np.var(x, mean=traced mean; correction=)", lambda x, m, **kw: np.var(x, mean=m, **kw),
+     var_mean_args(), covers=[np.var])

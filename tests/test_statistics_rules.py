@@ -252,3 +252,15 @@ def test_ediff1d_passes_gradients_to_the_array_and_to_the_ends():
     assert gb == 1.0
     with pytest.raises(TypeError, match="to_end"):
         grad(lambda x: np.sum(np.ediff1d(x, to_end=np.array([1j]))), np.ones(3))
+
+
+def test_var_takes_a_traced_mean_and_correction_std_refuses_mean():
+    x, m = np.array([1.0, 2.0, 6.0]), np.array(2.0)
+    val, (gx, gm) = fl.withgradient(lambda x, m: np.var(x, mean=m, correction=1), x, m)
+    assert val == np.var(x, mean=m, correction=1) == 8.5   # (1 + 0 + 16) / 2
+    np.testing.assert_allclose(gx, (x - 2.0))            # 2 (x - m) / (n - 1)
+    assert gm == -np.sum(x - 2.0)
+    with pytest.raises(fl.NoGradientRule, match="np.sqrt\\(np.var"):
+        grad(lambda x: np.std(x, mean=2.0), x)
+    with pytest.raises(TypeError, match="where="):
+        grad(lambda x: np.var(x, where=x > 1), x)

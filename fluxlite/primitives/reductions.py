@@ -146,10 +146,24 @@ for _fn, _prim, _ufunc in [(np.sum, SUM, np.add), (np.mean, MEAN, None), (np.max
         REDUCERS[_ufunc] = _ufunc_reducer(FUNCTIONS[_fn])
 
 
-def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
+def _spread_options(name, ddof, where, correction):
+    """np.var / np.std's `correction=` (another name for ddof); `where=` is refused."""
+    if where is not np._NoValue and where is not True:
+        raise TypeError(f"fluxlite traces numpy.{name} without `where=`; select the values "
+                        f"first (x[mask]) instead.")
+    if correction is not np._NoValue:
+        if ddof != 0:
+            raise ValueError("ddof and correction can't be provided simultaneously.")
+        return correction
+    return ddof
+
+
+def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=np._NoValue,
+         mean=np._NoValue, correction=np._NoValue):
+    ddof = _spread_options("var", ddof, where, correction)
     if isinstance(axis, list):
         axis = tuple(axis)
-    d = a - np.mean(a, axis=axis, keepdims=True)
+    d = a - (np.mean(a, axis=axis, keepdims=True) if mean is np._NoValue else mean)
     n = _count(a, axis)
     return np.sum(d * d, axis=axis, keepdims=keepdims) / (n - ddof)
 
@@ -168,7 +182,13 @@ STD = primitive(lambda x, axis=None, ddof=0, keepdims=False:
                 np.std(x, axis=axis, ddof=ddof, keepdims=keepdims), "numpy.std").defvjp(_std_vjp)
 
 
-def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **unused):
+def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=np._NoValue,
+         mean=np._NoValue, correction=np._NoValue):
+    ddof = _spread_options("std", ddof, where, correction)
+    if mean is not np._NoValue:
+        raise NoGradientRule("fluxlite has no gradient rule for numpy.std with mean=.\n"
+                             "Write np.sqrt(np.var(x, mean=m)) instead (its slope is infinite "
+                             "where every value equals the mean).")
     if isinstance(axis, list):
         axis = tuple(axis)
     return STD(a, axis=axis, ddof=ddof, keepdims=keepdims)
