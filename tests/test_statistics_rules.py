@@ -264,3 +264,25 @@ def test_var_takes_a_traced_mean_and_correction_std_refuses_mean():
         grad(lambda x: np.std(x, mean=2.0), x)
     with pytest.raises(TypeError, match="where="):
         grad(lambda x: np.var(x, where=x > 1), x)
+
+
+@pytest.mark.parametrize("reduce", [np.sum, np.mean, np.prod, np.max, np.min, np.add.reduce])
+def test_reductions_refuse_out_inside_gradient_instead_of_leaving_it_unwritten(reduce):
+    with pytest.raises(fl.InPlaceError, match="out="):
+        fl.gradient(lambda x: reduce(x, axis=0, out=np.zeros(())), np.arange(1.0, 4.0))
+
+
+def test_a_float_dtype_converts_before_reducing_and_an_integer_one_carries_no_gradient():
+    x = np.array([1.25, 2.5, 3.75])
+    val, (g,) = fl.withgradient(lambda x: np.sum(x, dtype=np.float32) * 1.0, x)
+    assert val == np.sum(x, dtype=np.float32) and g.dtype == np.float64
+    np.testing.assert_array_equal(g, [1.0, 1.0, 1.0])
+    total = {}
+
+    def f(x):
+        total["int"] = np.sum(x, dtype=int)
+        return np.sum(x * total["int"])
+
+    g, = fl.gradient(f, x)
+    assert total["int"] == 6 and type(total["int"]) is not fl.autodiff.Tracked
+    np.testing.assert_array_equal(g, [6.0, 6.0, 6.0])

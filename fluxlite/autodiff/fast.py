@@ -197,7 +197,8 @@ def _sum_all(reference):
     from ..primitives.reductions import SUM
 
     def total(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-        if axis is None and not keepdims and out is None and not kw and type(a) is Tracked:
+        if (axis is None and dtype is None and not keepdims and out is None and not kw
+                and type(a) is Tracked):
             return unary(_SUM_ALL, a)
         return reference(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, **kw)
 

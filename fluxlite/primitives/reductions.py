@@ -121,8 +121,13 @@ def _reducer(prim, name):
         if initial is not np._NoValue or where is not np._NoValue and where is not True:
             raise TypeError(f"fluxlite traces numpy.{name} without `initial=` or `where=`; "
                             f"mask with np.where(mask, x, 0) before reducing instead.")
+        _refuse_out(name, out)
         if type(axis) is list:
             axis = tuple(axis)
+        if dtype is not None:  # a float dtype converts first; an integer one gives no gradient
+            if not np.issubdtype(dtype, np.floating):
+                return getattr(np, name)(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
+            a = _cast(a, np.dtype(dtype))
         return prim(a, axis=axis, keepdims=keepdims)
     reduce.__name__ = name
     return reduce
