@@ -2,8 +2,8 @@
 
 * `arithmetic`: ufuncs (``+ - * / **``, exp, log, tanh, maximum, ...), np.sinc, np.where,
   np.clip, np.select, np.nan_to_num, np.unique, np.bincount with weights
-* `reductions`: sum, mean, max, min, prod, var, std, median, quantile; cumsum, cumprod; sort,
-  partition
+* `reductions`: sum, mean, max, min, prod, var, std, median, quantile, average, ptp, cov,
+  corrcoef and the nan- versions; cumsum, cumprod; sort, partition; trapezoid, polyval
 * `shape`: reshape, transpose, concatenate, stack, indexing, repeat, tile, pad, diag, trace,
   tril/triu, rot90, splits, linspace, np.gradient
 * `products`: ``@``, dot, outer, inner, einsum, tensordot, cross, kron, vecdot
