@@ -614,20 +614,21 @@ def _keep(keepdims):
     return False if keepdims is np._NoValue else keepdims
 
 
-def _nansum(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
-            where=np._NoValue):
-    if dtype is not None and not np.issubdtype(dtype, np.inexact):
-        return np.nansum(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
-    a, nan = _nan_setup("nansum", a, dtype, out, initial, where)
-    return np.sum(np.where(nan, 0, a), axis=axis, keepdims=_keep(keepdims))
+def _nan_reduction(fn, fill):
+    """np.nansum / np.nanprod: each NaN becomes the empty sum (0) or product (1) first."""
+    name = "nan" + fn.__name__
+
+    def reduce(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+               where=np._NoValue):
+        if dtype is not None and not np.issubdtype(dtype, np.inexact):
+            return getattr(np, name)(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
+        a, nan = _nan_setup(name, a, dtype, out, initial, where)
+        return fn(np.where(nan, fill, a), axis=axis, keepdims=_keep(keepdims))
+    reduce.__name__ = name
+    return reduce
 
 
-def _nanprod(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
-             where=np._NoValue):
-    if dtype is not None and not np.issubdtype(dtype, np.inexact):
-        return np.nanprod(untrace(a), axis=axis, dtype=dtype, keepdims=keepdims)
-    a, nan = _nan_setup("nanprod", a, dtype, out, initial, where)
-    return np.prod(np.where(nan, 1, a), axis=axis, keepdims=_keep(keepdims))
+_nansum, _nanprod = _nan_reduction(np.sum, 0), _nan_reduction(np.prod, 1)
 
 
 def _nanextreme(fn, fill):
