@@ -109,29 +109,34 @@ def _gufunc_vjp(core_vjp, k, cores):
 
 # --------------------------------------------------------------------------- matmul
 
-def _nd(x):
-    """A constant given as a list or a number, as an array (the pullbacks need its .ndim)."""
-    return x if hasattr(x, "ndim") else np.asarray(x)
-
-
-def _matmul_vjp_a(g, ans, a, b):
-    a, b = _nd(a), _nd(b)
-    if b.ndim == 1:
-        if a.ndim == 1:
+def _matmul_vjp_a(g, ans, a, b, **kw):
+    if kw:  # axes=, or dtype= and the like: the core axes are moved to the end first
+        return _gufunc_vjp(_matmul_vjp_a, 0, _matmul_cores)(g, ans, a, b, **kw)
+    try:
+        an, bn = a.ndim, b.ndim
+    except AttributeError:  # a constant given as a list
+        return _matmul_vjp_a(g, ans, np.asarray(a), np.asarray(b))
+    if bn == 1:
+        if an == 1:
             return g * b
         return g[..., None] * b
-    if a.ndim == 1:
+    if an == 1:
         return ub((b @ g[..., None])[..., 0], a)
     return ub(g @ np.swapaxes(b, -1, -2), a)
 
 
-def _matmul_vjp_b(g, ans, a, b):
-    a, b = _nd(a), _nd(b)
-    if a.ndim == 1:
-        if b.ndim == 1:
+def _matmul_vjp_b(g, ans, a, b, **kw):
+    if kw:
+        return _gufunc_vjp(_matmul_vjp_b, 1, _matmul_cores)(g, ans, a, b, **kw)
+    try:
+        an, bn = a.ndim, b.ndim
+    except AttributeError:
+        return _matmul_vjp_b(g, ans, np.asarray(a), np.asarray(b))
+    if an == 1:
+        if bn == 1:
             return g * a
         return ub(a[:, None] * g[..., None, :], b)
-    if b.ndim == 1:
+    if bn == 1:
         return ub((np.swapaxes(a, -1, -2) @ g[..., None])[..., 0], b)
     return ub(np.swapaxes(a, -1, -2) @ g, b)
 
@@ -140,19 +145,7 @@ def _matmul_cores(a, b):
     return [min(np.ndim(a), 2), min(np.ndim(b), 2)]
 
 
-def _matmul_a(g, ans, a, b, **kw):
-    if kw:  # axes=, or dtype= and the like
-        return _gufunc_vjp(_matmul_vjp_a, 0, _matmul_cores)(g, ans, a, b, **kw)
-    return _matmul_vjp_a(g, ans, a, b)
-
-
-def _matmul_b(g, ans, a, b, **kw):
-    if kw:
-        return _gufunc_vjp(_matmul_vjp_b, 1, _matmul_cores)(g, ans, a, b, **kw)
-    return _matmul_vjp_b(g, ans, a, b)
-
-
-MATMUL = primitive(np.matmul, "numpy.matmul").defvjp(_matmul_a, _matmul_b)
+MATMUL = primitive(np.matmul, "numpy.matmul").defvjp(_matmul_vjp_a, _matmul_vjp_b)
 UFUNCS[np.matmul] = MATMUL
 
 
