@@ -102,7 +102,8 @@ test-unit: venv
 REFERENCE_SUITES = $(wildcard $(addprefix tests/,test_primitives.py test_gradient_api.py \
 	test_errors.py test_lost_gradients.py test_threads.py test_interrupts.py test_layers_basic.py \
 	test_layers_normalise.py test_conv.py test_recurrent.py test_losses.py test_optimisers.py \
-	test_train.py test_memory.py))
+	test_train.py test_memory.py test_products.py test_linalg_rules.py test_shape_rules.py \
+	test_statistics_rules.py test_lists_and_casts.py))
 
 test-reference: venv
 	$(call pytest_suite,core suites in reference mode (FLUXLITE_REFERENCE=1),$(REFERENCE_SUITES) fluxlite)
