@@ -42,7 +42,8 @@ import ipywidgets
 
 from widgets.liveplot import LivePlot
 
-__all__ = ["LessonWidget", "LessonInputError", "COLORS", "INK", "MUTED", "GRID", "style_axes"]
+__all__ = ["LessonWidget", "LessonInputError", "COLORS", "INK", "MUTED", "GRID", "style_axes",
+           "guard", "placeholder_bundle", "row"]
 
 # Okabe–Ito colours: distinguishable with every common kind of colour blindness.
 COLORS = {
@@ -54,28 +55,96 @@ MUTED = "#7b8794"    # secondary text, faded lines
 GRID = "#e4e7eb"
 
 
-def style_axes(ax, xlabel=None, ylabel=None, title=None):
-    """Give `ax` the lesson widgets' look: light grid, no top/right frame, readable labels.
+def style_axes(ax, xlabel=None, ylabel=None, title=None, *, small=False):
+    """Give `ax` the widgets' look: light grid, no top/right frame, readable labels.
+
+    ``small=True`` is the compact look of the dashboard's many little plots: 7-point tick
+    labels, short ticks, paler lines.
 
     >>> from matplotlib.figure import Figure
     >>> ax = Figure().add_subplot()
     >>> style_axes(ax, "x", "f(x)", "a title")
     >>> ax.get_xlabel(), ax.spines["top"].get_visible()
     ('x', False)
+    >>> style_axes(ax, small=True)
+    >>> ax.yaxis.get_ticklabels()[0].get_fontsize()
+    7.0
     """
-    ax.grid(True, color=GRID, linewidth=0.8)
-    ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color(MUTED)
-    ax.tick_params(colors=INK, labelsize=9)
+    if small:
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color("#bbb")
+        ax.tick_params(which="both", labelsize=7, colors="#555", length=2)
+        ax.grid(True, color="#eee", lw=0.6)
+    else:
+        for side in ("left", "bottom"):
+            ax.spines[side].set_color(MUTED)
+        ax.tick_params(colors=INK, labelsize=9)
+        ax.grid(True, color=GRID, linewidth=0.8)
+    ax.set_axisbelow(True)
+    size = 8 if small else 10
     if xlabel is not None:
-        ax.set_xlabel(xlabel, color=INK, fontsize=10)
+        ax.set_xlabel(xlabel, color=INK, fontsize=size)
     if ylabel is not None:
-        ax.set_ylabel(ylabel, color=INK, fontsize=10)
+        ax.set_ylabel(ylabel, color=INK, fontsize=size)
     if title is not None:
-        ax.set_title(title, color=INK, fontsize=11, loc="left")
+        ax.set_title(title, color=INK, fontsize=size + 1, loc="left")
+
+
+def row(*controls):
+    """An ``HBox`` of `controls` that wraps onto more lines when the notebook is too narrow.
+
+    >>> box = row(ipywidgets.IntSlider(), ipywidgets.Dropdown(options=["a"]))
+    >>> len(box.children), box.layout.flex_flow
+    (2, 'row wrap')
+    """
+    return ipywidgets.HBox(list(controls), layout=ipywidgets.Layout(
+        flex_flow="row wrap", grid_gap="2px 1.5em", max_width="100%"))
+
+
+def guard(callback, report):
+    """`callback`, changed so that an exception goes to ``report(exception)`` instead of up.
+
+    ipywidgets only logs an exception raised in a callback, so a student would see nothing;
+    `report` shows it (in a status line, say). The wrapper returns None after an error.
+
+    >>> seen = []
+    >>> safe = guard(lambda change: 1 / change, seen.append)
+    >>> safe(4), safe(0), seen
+    (0.25, None, [ZeroDivisionError('division by zero')])
+    """
+    @functools.wraps(callback)
+    def guarded(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except Exception as e:  # shown by `report`, not lost in a log
+            report(e)
+            return None
+    return guarded
+
+
+def placeholder_bundle(widget, name):
+    """The display data of ipywidgets `widget`, with "Run this cell to start the <name>." as text.
+
+    A notebook shows the ``text/plain`` entry when it has no live widget to draw (a cell not
+    run yet, a notebook saved without widget state, a viewer such as GitHub's); ipywidgets'
+    own is a raw ``VBox(children=...`` repr. The widget-view entry is kept, so a live notebook
+    still shows the widget itself.
+
+    >>> box = ipywidgets.VBox()
+    >>> bundle = placeholder_bundle(box, "layer builder")
+    >>> bundle["text/plain"]
+    'Run this cell to start the layer builder.'
+    >>> bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    True
+    """
+    bundle = widget._repr_mimebundle_()
+    if isinstance(bundle, tuple):     # (data, metadata)
+        bundle = bundle[0]
+    bundle = dict(bundle or {})
+    bundle["text/plain"] = f"Run this cell to start the {name}."
+    return bundle
 
 
 class LessonInputError(ValueError):
@@ -91,7 +160,9 @@ class LessonWidget:
 
     Subclasses build their controls, draw into ``self.fig``, call ``self.render()`` after a
     change, wrap every callback in ``self._guard(...)`` and define ``_layout()``, which returns
-    the ipywidgets box shown by ``.widget``. Showing the object in a notebook shows that box.
+    the ipywidgets box shown by ``.widget``. Showing the object in a notebook shows that box;
+    where no live widget can be drawn, the notebook shows "Run this cell to start the <name>."
+    instead (``name``, a class attribute, is the widget's name in words).
 
     * ``image``: the ``ipywidgets.Image`` holding the picture (PNG bytes in ``image.value``);
     * ``status``: an ``ipywidgets.HTML`` line for messages; ``error``: the last exception
@@ -102,7 +173,12 @@ class LessonWidget:
     >>> w.say("hello")
     >>> "hello" in w.status.value, w.error is None
     (True, True)
+    >>> w._repr_mimebundle_()["text/plain"]
+    'Run this cell to start the lesson widget.'
     """
+
+    #: what the widget is called in words, for "Run this cell to start the <name>."
+    name = "lesson widget"
 
     def __init__(self, width=6.4, height=4.0, dpi=100):
         self.plot = LivePlot(width=width, height=height, dpi=dpi)
@@ -134,6 +210,8 @@ class LessonWidget:
 
     def _guard(self, callback):
         """`callback`, changed so that an exception is shown in the status line, not raised."""
+        safe = guard(callback, self._report)
+
         @functools.wraps(callback)
         def guarded(*args, **kwargs):
             outer = self._depth == 0   # a callback may set a control, firing another callback
@@ -142,33 +220,54 @@ class LessonWidget:
                 self.error = None
             self._depth += 1
             try:
-                return callback(*args, **kwargs)
-            except LessonInputError as e:
-                self.error = e
-                self.say(str(e), "error")
-            except Exception as e:  # a bug: show it plainly rather than lose it in a log
-                self.error = e
-                self.say(f"Something went wrong inside the widget: {type(e).__name__}: {e}",
-                         "error")
+                return safe(*args, **kwargs)
             finally:
                 self._depth -= 1
                 if outer and had_error and self.error is None and self.status.value == before:
                     self.status.value = ""   # the problem is gone, so is its message
         return guarded
 
+    def _report(self, e):
+        """Keep `e` in ``error`` and show it: as it is for bad input, with its type for a bug."""
+        self.error = e
+        if isinstance(e, LessonInputError):
+            self.say(str(e), "error")
+        else:
+            self.say(f"Something went wrong inside the widget: {type(e).__name__}: {e}", "error")
+
     # ---------------------------------------------------------------- showing the widget
     def _layout(self):
         return ipywidgets.VBox([self.image, self.status])
 
+    #: control attribute -> CSS class, so that a page (or a browser test) can find each control
+    _classes = {}
+
     @property
     def widget(self):
-        """The ipywidgets box with the controls, the picture and the status line."""
+        """The ipywidgets box with the controls, the picture and the status line.
+
+        The box has the CSS class ``fl-<name in words, dashed>`` (``fl-lesson-widget`` here),
+        the picture ``fl-picture`` and the status line ``fl-status``.
+
+        >>> LessonWidget(width=2, height=1.5).widget._dom_classes
+        ('fl-lesson', 'fl-lesson-widget')
+        """
         if self._widget is None:
-            self._widget = self._layout()
+            box = self._layout()
+            box.add_class("fl-lesson")
+            box.add_class("fl-" + self.name.replace(" ", "-"))
+            self.image.add_class("fl-picture")
+            self.status.add_class("fl-status")
+            for attribute, css in self._classes.items():
+                controls = getattr(self, attribute)
+                for control in controls if isinstance(controls, list) else [controls]:
+                    control.add_class(css)
+            self._widget = box
         return self._widget
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The box's widget view; as plain text, "Run this cell to start the <name>."."""
+        return placeholder_bundle(self.widget, self.name)
 
     def save_png(self, path):
         """Write the current picture to `path` (a PNG file) and return the path."""

@@ -66,6 +66,10 @@ class LayerBuilder(LessonWidget):
     79
     """
 
+    name = "layer builder"
+    _classes = {"inputs": "fl-inputs", "layers": "fl-layers", "softmax": "fl-softmax",
+                "widths": "fl-width", "activations": "fl-activation", "printed": "fl-chain"}
+
     def __init__(self, inputs=10, widths=(5, 2), activations=("σ", "identity"), softmax=True,
                  seed=0):
         super().__init__(width=8.4, height=3.5)

@@ -12,7 +12,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, style_axes
+from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row, style_axes
 
 __all__ = ["GradientExplorer"]
 
@@ -68,6 +68,10 @@ class GradientExplorer(LessonWidget):
     >>> round(ex.slope, 6), round(float(-2 * np.exp(-1.0)), 6)
     (-0.735759, -0.735759)
     """
+
+    name = "gradient explorer"
+    _classes = {"function": "fl-function", "expression": "fl-expression", "x_slider": "fl-x",
+                "y_slider": "fl-y", "readout": "fl-readout"}
 
     def __init__(self, function="cubic", x=1.0, *, f=None, expression="x**2 * np.sin(x)"):
         super().__init__(width=6.6, height=4.3)
@@ -267,6 +271,11 @@ class GradientExplorer(LessonWidget):
         return float(value)
 
     # ---------------------------------------------------------------- the mathematics
+    def _layout(self):
+        """Menu and text box, then the x and y sliders, then the picture and the readout."""
+        rows = [row(self.function, self.expression), row(self.x_slider, self.y_slider)]
+        return ipywidgets.VBox([*rows, self.image, self.readout, self.status])
+
     def _measure(self):
         """Compute f(x), the gradient tuple and the slope at the slider's x."""
         f, x = self._curve, float(self.x)

@@ -59,6 +59,9 @@ class LatentExplorer(LessonWidget):
     ([1.0, -1.0], 0.5)
     """
 
+    name = "latent-space explorer"
+    _classes = {"sliders": "fl-z"}
+
     def __init__(self, decoder, latent_dim=2, limit=3.0, points=None, labels=None,
                  activation=fl.σ, shape=(8, 8)):
         if not callable(decoder):

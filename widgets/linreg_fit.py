@@ -55,6 +55,10 @@ class LinearRegressionFit(LessonWidget):
     True
     """
 
+    name = "linear-regression fit"
+    _classes = {"optimizer": "fl-optimizer", "lr": "fl-lr", "epochs": "fl-epochs",
+                "seed": "fl-seed"}
+
     def __init__(self, lr=0.05, optimizer="Descent", epochs=100, seed=0, n_samps=10):
         super().__init__(width=9.0, height=3.9)
         wide = ipywidgets.Layout(width="24em")

@@ -126,6 +126,10 @@ class OptimizerRace(LessonWidget):
     Descent(0.02)
     """
 
+    name = "optimizer race"
+    _classes = {"surface": "fl-surface", "lr": "fl-lr", "momentum": "fl-momentum",
+                "steps": "fl-steps", "start_x": "fl-start-x", "start_y": "fl-start-y"}
+
     def __init__(self, surface="rosenbrock", lr=0.01, momentum=0.9, steps=200, start=None):
         super().__init__(width=8.4, height=5.0)
         self.trajectories, self.rules, self.final_loss, self.diverged = {}, {}, {}, set()
