@@ -470,3 +470,40 @@ def test_liveplot_redraws_only_the_animated_artists_between_invalidations():
     plot.invalidate()
     plot.render()
     assert plot.full_draws == 2
+
+
+# --------------------------------------------------------------------------- not learning
+
+def test_default_settings_at_learning_rate_10_pause_in_the_runner_naming_the_rate():
+    d = TrainingDashboard()                 # the lesson's default: circles, Adam
+    d.lr.value = 10
+    d.start()
+    wait_until(lambda: not d.running, timeout=60)
+    assert not d.run.diverged, "the loss thrashes but stays finite: not a divergence"
+    assert d.status.startswith(f"Training paused at epoch {d.epoch}")
+    assert "not learning" in d.status and "learning rate 10 " in d.status
+    assert d.epoch == d.run.stalled_at and d.epoch <= 40
+    assert d.start_button.description == "▶" and d.errors == []
+    d.close()
+
+
+@pytest.mark.parametrize("lr", [3.0, 1.0])
+def test_too_large_learning_rates_pause_train_too(lr):
+    d = TrainingDashboard(lr=lr)
+    history = d.train(200)
+    assert len(history) < 200 and "not learning" in d.status and f"rate {lr:g} " in d.status
+
+
+@pytest.mark.parametrize("lr", [0.3, 0.03, 1e-5])
+def test_a_run_that_learns_or_crawls_is_never_paused(lr):
+    d = TrainingDashboard(lr=lr)
+    assert len(d.train(150)) == 150 and d.status == "Trained to epoch 150."
+
+
+def test_play_after_a_not_learning_pause_goes_on_with_the_run():
+    d = TrainingDashboard(lr=10)
+    d.train(100)
+    run, epoch = d.run, d.epoch
+    d.lr.value = 0.01
+    d.train(5)
+    assert d.run is run and d.epoch == epoch + 5

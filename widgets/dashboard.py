@@ -91,6 +91,12 @@ TRAIN_COLOR, TEST_COLOR = "#0877bd", "#f59322"
 RUN_COLORS = ("#7f7f7f", "#9467bd", "#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
               "#d62728")
 
+# A run that is not learning: judged over the last STALL_WINDOW epochs (see `_not_learning`).
+STALL_WINDOW = 20
+STALLED = ("Training paused at epoch {epoch}: the network is not learning. {why} The learning "
+           "rate {lr} is probably too large — try a smaller one (say {smaller}); ▶ goes on "
+           "with this run, Reset starts a fresh one.")
+
 DIVERGED = ("Training diverged at epoch {epoch} (step {step}): the loss {what}. The learning "
             "rate {lr} is probably too large for this network — try a smaller one (say {smaller}) "
             "and press ▶ for a fresh run.")
@@ -296,6 +302,7 @@ class Run:
     changes: list = dataclasses.field(default_factory=list)
     diverged: bool = False
     steps: int = 0
+    stalled_at: int = 0        # the epoch at which the run last paused as not learning
 
     @property
     def label(self):
@@ -422,6 +429,7 @@ class TrainingDashboard:
         self._loss_key = None
         self.frames = 0                # frames drawn (each redraws the views that changed)
         self._rendered_structure = None
+        self._stalled = False          # set when training pauses because it is not learning
 
         builder_params = _parameters(model) if model is not None else None
         self._uses_hidden = model is None or _accepts(builder_params, "hidden")
@@ -719,6 +727,7 @@ class TrainingDashboard:
                                         shuffle=True, rng=self.seed.value)
             self._batches, self._in_epoch = None, 0
             self._last_grads = None
+            self._stalled = False
             with self._pending_lock:
                 self._pending = []
             number = (self.runs[-1].number + 1) if self.runs else 1
@@ -793,6 +802,53 @@ class TrainingDashboard:
             self.run.history.append(record)
             if not (math.isfinite(record["train_loss"]) and record["train_loss"] <= self._bound):
                 self._diverge(record["train_loss"])
+            else:
+                why = self._not_learning()
+                if why:
+                    self._stall(why)
+
+    def _not_learning(self):
+        """Why the run is not learning (a sentence), or None if it is, or it is too early to say.
+
+        The rule looks at the last `STALL_WINDOW` (20) epochs since the run started or last
+        paused for this reason, and finds the run not learning when either
+
+        * the train loss was above its starting value (epoch 0) in at least 3/4 of them, or
+        * (classification) the train accuracy stayed at chance level in all of them (at most
+          2 points above always answering the most common class) while the loss went up in
+          at least a quarter of them: it thrashes rather than slowly falls, as it does with a
+          learning rate that is merely small.
+        """
+        run, w = self.run, STALL_WINDOW
+        window = run.history[-w:]
+        if len(window) < w or window[0]["epoch"] <= run.stalled_at:
+            return None
+        start = run.initial["train_loss"]
+        losses = [r["train_loss"] for r in window]
+        if sum(v > start for v in losses) >= 0.75 * w:
+            return (f"Over the last {w} epochs the train loss stayed above its starting value "
+                    f"{_fmt(start)} (now {_fmt(losses[-1])}).")
+        if self.data.task == "classification" and "train_accuracy" in window[0]:
+            chance = float(np.max(np.mean(self._Ytrain, axis=1)))
+            rises = sum(b > a for a, b in zip([window[0]["train_loss"]] + losses, losses))
+            if all(r["train_accuracy"] <= chance + 0.02 for r in window) and rises >= w / 4:
+                return (f"Over the last {w} epochs the loss jumped up and down (now "
+                        f"{_fmt(losses[-1])}) and the train accuracy stayed at chance level "
+                        f"({chance:.0%}, what always answering one class gets).")
+        return None
+
+    def _halted(self):
+        """Whether training must stop now: the run diverged, or has just paused as not learning."""
+        return self.run.diverged or self._stalled
+
+    def _stall(self, why):
+        self._stalled = True
+        self.run.stalled_at = self.epoch
+        lr = getattr(self._rules["optimizer"], "eta", None)
+        self._set_status(STALLED.format(epoch=self.epoch, why=why,
+                                        lr=_fmt(lr) if lr is not None else "",
+                                        smaller=_fmt(lr / 10) if lr is not None else "a smaller one"),
+                         "warn")
 
     def _diverge(self, value):
         self.run.diverged = True
@@ -811,7 +867,7 @@ class TrainingDashboard:
     def train(self, epochs=1):
         """Train `epochs` more epochs synchronously (pausing a background run first); redraw once.
 
-        Stops early if training diverges. Returns the current run's history (a list of records).
+        Stops early if training diverges or is not learning (see `_not_learning`). Returns the current run's history (a list of records).
 
         >>> dash = TrainingDashboard(dataset="xor", seed=0)
         >>> len(dash.train(3)), dash.epoch, dash.status
@@ -821,12 +877,15 @@ class TrainingDashboard:
             raise ValueError(f"train(epochs): epochs must be a whole number ≥ 0, got {epochs!r}.")
         self.pause()
         with self._lock, _one_blas_thread():
+            self._stalled = False
             if self.run.diverged:
                 self._new_run("New run: the last one diverged.")
             target = self.epoch + epochs
             while self.epoch < target and not self.run.diverged:
                 self._step_once()
-            if not self.run.diverged:
+                if self._halted():
+                    break
+            if not self._halted():
                 self._set_status(f"Trained to epoch {self.epoch}.")
             self._render()
         return list(self.history)
@@ -842,11 +901,11 @@ class TrainingDashboard:
         with self._lock:
             budget = max(0.015, 1.0 / self.fps - self._frame_cost)
             deadline = time.perf_counter() + budget
-            while not should_stop() and not self.run.diverged:
+            while not should_stop() and not self._halted():
                 self._step_once()
                 if time.perf_counter() >= deadline:
                     break
-            if should_stop() or self.run.diverged:
+            if should_stop() or self._halted():
                 return False
             self._render(live=True)
             return True
@@ -857,6 +916,7 @@ class TrainingDashboard:
             return
         if self.run.diverged:
             self._new_run("New run: the last one diverged.")
+        self._stalled = False
         self.start_button.description = "❚❚"
         self.start_button.add_class("fl-running")
         self._set_status(f"Training… ({self.optimizer.value}, learning rate "
@@ -889,7 +949,7 @@ class TrainingDashboard:
         with self._lock:
             self.start_button.description = "▶"
             self.start_button.remove_class("fl-running")
-            if not self.run.diverged and self._status_level != "error":
+            if not self._halted() and self._status_level != "error":
                 self._set_status(f"Paused at epoch {self.epoch}. Press ▶ to go on.")
             self._render()
 
