@@ -94,3 +94,31 @@ def test_a_decoder_of_the_wrong_size_is_named_in_the_message():
     ex = LatentExplorer(lambda z: np.zeros((10, 1)))
     assert ex.error is not None
     assert "10 numbers" in str(ex.error) and "(8, 8)" in str(ex.error)
+
+
+def _shown(box):
+    if getattr(box.layout, "display", None) == "none":
+        return []
+    out = [box]
+    for child in getattr(box, "children", ()):
+        out += _shown(child)
+    return out
+
+
+def test_the_lessons_two_sliders_and_picture_are_laid_out():
+    """Lesson 10: "Move the two sliders to pick z = (z₁, z₂)"; the scatter and the digit."""
+    W, decoder = _linear_decoder()
+    points = np.random.default_rng(1).normal(size=(2, 50))
+    ex = LatentExplorer(decoder, points=points, labels=np.arange(50) % 10, limit=3.0)
+    shown = _shown(ex.widget)
+    assert len(ex.sliders) == 2 and all(s in shown for s in ex.sliders)
+    assert [s.description for s in ex.sliders] == ["z₁", "z₂"]
+    assert ex.image in shown and ex.status in shown
+
+
+def test_plain_text_says_run_this_cell():
+    _, decoder = _linear_decoder()
+    ex = LatentExplorer(decoder)
+    bundle = ex._repr_mimebundle_()
+    assert bundle["text/plain"] == "Run this cell to start the latent-space explorer."
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.widget.model_id

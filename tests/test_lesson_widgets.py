@@ -520,3 +520,90 @@ def test_widgets_never_import_pyplot():
                          text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------ on screen
+# Each lesson's text tells the student to use certain controls; they must be in the widget's
+# layout (its `children` tree) and not hidden. Setting them from Python works even when they are
+# not laid out, so the tests above cannot see a missing control.
+
+def _shown(box):
+    """The widgets of `box`'s tree that are displayed (a hidden box hides its children)."""
+    if getattr(box.layout, "display", None) == "none":
+        return []
+    out = [box]
+    for child in getattr(box, "children", ()):
+        out += _shown(child)
+    return out
+
+
+# (how the lesson builds the widget, the controls its text names, the name in words)
+LESSON_WIDGETS = {
+    "lesson 01 explorer": (lambda: GradientExplorer("tutorial", x=2.0),
+                           ["x_slider", "y_slider", "function", "expression", "readout"],
+                           "gradient explorer"),
+    "lesson 02 explorer": (lambda: GradientExplorer("cubic", x=1.0),
+                           ["x_slider", "function", "expression", "readout"],
+                           "gradient explorer"),
+    "lesson 06 explorer": (lambda: _used(GradientExplorer(x=1.0)),
+                           ["x_slider", "expression", "readout"], "gradient explorer"),
+    "lesson 03 fit": (lambda: LinearRegressionFit(lr=0.05, optimizer="Descent", epochs=20),
+                      ["optimizer", "lr", "seed", "epochs"], "linear-regression fit"),
+    "lesson 04 race": (lambda: OptimizerRace("rosenbrock", lr=0.01, steps=20),
+                       ["surface", "lr", "momentum", "steps", "start_x", "start_y"],
+                       "optimizer race"),
+    "lesson 05 builder": (LayerBuilder, ["inputs", "layers", "softmax", "printed"],
+                          "layer builder"),
+}
+
+
+def _used(explorer):
+    explorer.use(lambda x: np.log(np.cosh(x)), "logcosh(x)")
+    return explorer
+
+
+@pytest.mark.parametrize("lesson", list(LESSON_WIDGETS))
+def test_the_controls_the_lesson_names_are_laid_out_and_shown(lesson):
+    make, names, _ = LESSON_WIDGETS[lesson]
+    w = make()
+    shown = _shown(w.widget)
+    for name in names:
+        assert getattr(w, name) in shown, f"{lesson}: `{name}` is not on screen"
+    assert w.image in shown and w.status in shown
+    assert w.error is None, w.error
+
+
+def test_the_builder_shows_one_width_and_one_activation_per_layer():
+    b = LayerBuilder()
+    shown = _shown(b.widget)
+    for k in range(6):
+        on = k < b.layers.value
+        assert (b.widths[k] in shown) == on and (b.activations[k] in shown) == on, k
+    b.layers.value = 4      # "add a layer": its slider and menu appear
+    shown = _shown(b.widget)
+    assert all(b.widths[k] in shown and b.activations[k] in shown for k in range(4))
+
+
+def test_the_explorer_shows_y_only_for_the_tutorials_f():
+    ex = GradientExplorer("tutorial", x=2.0)
+    assert ex.y_slider in _shown(ex.widget)
+    ex.function.value = "sin"
+    assert ex.y_slider not in _shown(ex.widget)
+
+
+@pytest.mark.parametrize("lesson", list(LESSON_WIDGETS))
+def test_plain_text_says_run_this_cell(lesson):
+    make, _, words = LESSON_WIDGETS[lesson]
+    w = make()
+    bundle = w._repr_mimebundle_()
+    assert bundle["text/plain"] == f"Run this cell to start the {words}."
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == w.widget.model_id and view["version_major"] == 2
+
+
+@pytest.mark.parametrize("lesson", list(LESSON_WIDGETS))
+def test_the_picture_is_shown_pixel_for_pixel_and_shrinks_to_fit(lesson):
+    w = LESSON_WIDGETS[lesson][0]()
+    width, _ = png_size(w.image.value)
+    assert w.image.layout.width == f"{width}px" and w.image.layout.max_width == "100%"
+    assert w.image.layout.height == "auto"

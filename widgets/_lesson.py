@@ -184,6 +184,11 @@ class LessonWidget:
         self.plot = LivePlot(width=width, height=height, dpi=dpi)
         self.fig = self.plot.fig
         self.image = self.plot.widget
+        # Pixel for pixel where there is room (a stretched picture is blurred and pushes the
+        # controls off screen), scaled down to the notebook's width where there is not.
+        self.image.layout.width = f"{round(width * dpi)}px"
+        self.image.layout.max_width = "100%"
+        self.image.layout.height = "auto"
         self.status = ipywidgets.HTML(layout=ipywidgets.Layout(min_height="1.6em"))
         self.error = None
         self._widget = None

@@ -26,7 +26,7 @@ _BUILTIN = {
     "cubic": ("x³ − 2x", lambda x: x**3 - 2 * x),
     "sin": ("sin(x)", np.sin),
     "tanh": ("tanh(x)", np.tanh),
-    "tutorial": ("3x² + 2x + y  (the tutorial's f, y fixed)", _tutorial_f),
+    "tutorial": ("3x² + 2x + y  (the tutorial's f)", _tutorial_f),
 }
 
 # Names a typed expression may use besides x: NumPy as np, fluxlite as fl, and the usual functions.
@@ -83,19 +83,20 @@ class GradientExplorer(LessonWidget):
 
         options = [(label, key) for key, (label, _) in _BUILTIN.items()]
         options.append(("your function (type it on the right)", "custom"))
+        label = {"description_width": "4.5em"}
         self.function = ipywidgets.Dropdown(
-            options=options, value="cubic", description="f(x) =",
-            layout=ipywidgets.Layout(width="22em"))
+            options=options, value="cubic", description="f(x) =", style=label,
+            layout=ipywidgets.Layout(width="27em"))
         self.expression = ipywidgets.Text(
-            value=expression, description="your f:", continuous_update=False,
+            value=expression, description="your f:", continuous_update=False, style=label,
             placeholder="a Python expression in x, e.g. np.exp(-x**2)",
-            layout=ipywidgets.Layout(width="22em"))
+            layout=ipywidgets.Layout(width="24em"))
         self.x_slider = ipywidgets.FloatSlider(
-            value=x, min=_XLIM[0], max=_XLIM[1], step=0.01, description="x",
-            continuous_update=True, readout_format=".2f", layout=ipywidgets.Layout(width="22em"))
+            value=x, min=_XLIM[0], max=_XLIM[1], step=0.01, description="x", style=label,
+            continuous_update=True, readout_format=".2f", layout=ipywidgets.Layout(width="27em"))
         self.y_slider = ipywidgets.FloatSlider(
-            value=2.0, min=-3.0, max=3.0, step=0.1, description="y (fixed)",
-            readout_format=".1f", layout=ipywidgets.Layout(width="22em", display="none"))
+            value=2.0, min=-3.0, max=3.0, step=0.1, description="y (fixed)", style=label,
+            readout_format=".1f", layout=ipywidgets.Layout(width="24em", display="none"))
         self.readout = ipywidgets.HTML()
 
         self._draw_axes()

@@ -81,7 +81,7 @@ class LatentExplorer(LessonWidget):
             ipywidgets.FloatSlider(value=0.0, min=-self.limit, max=self.limit, step=0.05,
                                    description=f"z{_sub(i + 1)}", readout_format=".2f",
                                    continuous_update=True,
-                                   layout=ipywidgets.Layout(width="22em"))
+                                   layout=ipywidgets.Layout(width="30em"))
             for i in range(self.latent_dim)]
         self._setting = False
 

@@ -18,7 +18,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonWidget, style_axes
+from widgets._lesson import COLORS, INK, MUTED, LessonWidget, row, style_axes
 
 __all__ = ["LinearRegressionFit"]
 
@@ -265,5 +265,5 @@ class LinearRegressionFit(LessonWidget):
         self.render()
 
     def _layout(self):
-        controls = ipywidgets.VBox([self.optimizer, self.lr, self.epochs, self.seed])
-        return ipywidgets.VBox([controls, self.image, self.status])
+        return ipywidgets.VBox([row(self.optimizer), row(self.lr, self.epochs),
+                                row(self.seed), self.image, self.status])

@@ -212,3 +212,58 @@ def page(browser, request):
         with open(ARTIFACTS / "external-requests.txt", "a") as f:
             f.write("".join(f"{request.node.name}: {url}\n" for url in context.external))
     context.close()
+
+
+@pytest.fixture(scope="session")
+def shared_lab_server(browser, tmp_path_factory):
+    """One JupyterLab server for every test of a session that asks for it (starting one is slow)."""
+    with jupyter_server("lab", tmp_path_factory.mktemp("shared-lab")) as url:
+        yield url
+
+
+def open_and_run_in_lab(page, base_url, notebook, timeout=90_000):
+    """Open `notebook` (a path under the repository) in JupyterLab, wait for its kernel, run all.
+
+    The file browser is opened in the left sidebar, as a student has it.
+    """
+    page.goto(f"{base_url}/lab/tree/{notebook}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout)
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const k = w && w.sessionContext && w.sessionContext.session
+                      && w.sessionContext.session.kernel;
+            return k && k.status === 'idle';
+        }""", timeout=timeout)
+    page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
+    page.wait_for_selector(".jp-FileBrowser", state="visible", timeout=10_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+@pytest.fixture(scope="session")
+def new_page(browser):
+    """A function ``new_page(width, height)``: a fresh offline page of that viewport size.
+
+    The page collects its console errors in ``page.console_errors``; every context is closed
+    at the end of the session.
+    """
+    contexts = []
+
+    def make(width=1440, height=900):
+        context = offline(browser.new_context(viewport={"width": width, "height": height}))
+        context.set_default_timeout(30_000)
+        contexts.append(context)
+        pg = context.new_page()
+        pg.console_errors = ConsoleErrors().attach(pg)
+        return pg
+
+    yield make
+    for context in contexts:
+        with contextlib.suppress(Exception):
+            context.close()
+
+
+@pytest.fixture(scope="session")
+def open_in_lab():
+    """`open_and_run_in_lab`, for test modules (they cannot import this conftest by name)."""
+    return open_and_run_in_lab
