@@ -507,3 +507,57 @@ def test_play_after_a_not_learning_pause_goes_on_with_the_run():
     d.lr.value = 0.01
     d.train(5)
     assert d.run is run and d.epoch == epoch + 5
+
+
+# --------------------------------------------------------------------------- gradient flags
+
+def test_a_converged_run_flags_no_layer_as_vanishing():
+    d = TrainingDashboard(dataset="circles", noise=0.0, lr=0.1, hidden=(8, 8), seed=0)
+    d.train(400)
+    assert d.history[-1]["train_loss"] < 1e-3
+    layers = d.layer_gradients()
+    assert len(layers) == 3 and all(n < 1e-3 for _, n, _ in layers), "tiny gradients..."
+    assert [v for _, _, v in layers] == ["ok"] * 3, "...but tiny relative to a tiny loss"
+    d._render()
+    assert "vanishing" not in [t.get_text().split()[-1] for t in d._grad_texts]
+
+
+def test_deep_sigmoid_layers_still_flag_their_first_gradients_as_vanishing():
+    d = TrainingDashboard(hidden=(6,) * 6, activation="σ", seed=0)
+    d.train(5)
+    verdicts = [v for _, _, v in d.layer_gradients()]
+    assert verdicts[0] == "vanishing" and verdicts[-1] == "ok"
+    texts = [t.get_text() for t in d._grad_texts]
+    assert texts[0].endswith("vanishing") and not texts[-1].endswith("vanishing")
+
+
+def test_gradient_verdict_is_relative_to_the_loss():
+    from widgets.dashboard import gradient_verdict
+    assert gradient_verdict(1e-8, 1e-7) == "ok"
+    assert gradient_verdict(1e-8, 1.0) == "vanishing"
+    assert gradient_verdict(5.0, 1e-4) == "exploding"
+    assert gradient_verdict(float("inf"), 1.0) == "exploding"
+
+
+# --------------------------------------------------------------------------- number display
+
+@pytest.mark.parametrize("offset", [-0.0, -1e-15, -1e-13])
+def test_a_loss_of_zero_up_to_rounding_is_never_shown_as_minus_zero(offset):
+    X = np.random.default_rng(0).normal(size=(2, 40)).astype(np.float32)
+    data = Dataset(X[:, :30], X[:1, :30], X[:, 30:], X[:1, 30:], task="regression")
+
+    def zero_loss(yhat, y):
+        return fl.mse(yhat, y) * 0.0 + offset      # zero, or a rounding error below it
+    d = TrainingDashboard(data=data, loss=zero_loss, hidden=(3,), seed=0)
+    d.train(2)
+    d.lr.value = 0.01
+    d.train(1)
+    shown = d.loss_label.value + d.runs_label.value
+    assert "<b>0</b>" in d.loss_label.value
+    assert "-0" not in shown and "e-1" not in shown
+
+
+def test_format_never_gives_minus_zero():
+    from widgets.dashboard import _fmt
+    assert [_fmt(v, 4) for v in (-0.0, -1e-16, -4e-13, 0.0)] == ["0"] * 4
+    assert _fmt(-0.5) == "-0.5" and _fmt(2.5e-7) == "2.5e-07"

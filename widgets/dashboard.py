@@ -49,7 +49,7 @@ from fluxlite.losses import logitcrossentropy, mse
 from .liveplot import LivePlot
 from .runners import make_runner
 
-__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "Run"]
+__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "Run", "gradient_verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +389,8 @@ class TrainingDashboard:
     buttons `start_button` (▶ / ❚❚), `step_button` (one epoch), `reset_button`,
     `clear_button` (clear history) and `code_button` (show code).
 
-    **Programmatic API**: `start`, `pause`, `step`, `reset`, `train`, `clear_history`, `code`;
+    **Programmatic API**: `start`, `pause`, `step`, `reset`, `train`, `clear_history`, `code`,
+    `layer_gradients`, `close`;
     `history` (records of the current run), `runs` (every run kept, the current one last),
     `status`, `epoch`, `steps`, `model`, `rule`, `data`, `errors` (callback errors, also shown
     in the status line), `running`.
@@ -726,7 +727,7 @@ class TrainingDashboard:
             self.loader = fl.DataLoader((self.data.x_train, self._Ytrain), batchsize=bs,
                                         shuffle=True, rng=self.seed.value)
             self._batches, self._in_epoch = None, 0
-            self._last_grads = None
+            self._last_grads, self._last_loss = None, None
             self._stalled = False
             with self._pending_lock:
                 self._pending = []
@@ -792,7 +793,7 @@ class TrainingDashboard:
             self._diverge(value)
             return
         fl.update_(self.opt_state, self.model, grads[0])
-        self._last_grads = grads[0]
+        self._last_grads, self._last_loss = grads[0], float(value)
         self.run.steps += 1
         self._in_epoch += 1
         if self._in_epoch == len(self.loader):
@@ -1344,6 +1345,24 @@ class TrainingDashboard:
             out.append((_layer_name(layer, i), norm))
         return out
 
+    def layer_gradients(self):
+        """``[(layer, norm, verdict)]`` for the last step: each layer's gradient norm and
+        ``"ok"``, ``"vanishing"`` or ``"exploding"`` as judged by `gradient_verdict` against that
+        step's loss (empty before the first step). The gradient-norm bars show the same.
+
+        >>> dash = TrainingDashboard(dataset="xor", hidden=(3,), seed=0)
+        >>> dash.layer_gradients()
+        []
+        >>> _ = dash.train(1)
+        >>> [(name, verdict) for name, _, verdict in dash.layer_gradients()]
+        [('1: Dense 2→3', 'ok'), ('2: Dense 3→2', 'ok')]
+        """
+        with self._lock:
+            if self._last_grads is None:
+                return []
+            return [(name, n, gradient_verdict(n, self._last_loss))
+                    for name, n in self._layer_norms()]
+
     def _norm_names(self):
         if self._last_grads is not None:
             return [name for name, _ in self._layer_norms()]
@@ -1381,7 +1400,8 @@ class TrainingDashboard:
         if not fig.axes:
             return
         ax = fig.axes[0]
-        norms = [n for _, n in self._layer_norms()] if self._last_grads is not None else []
+        layers = self.layer_gradients()
+        norms = [n for _, n, _ in layers]
         finite = [n for n in norms if math.isfinite(n) and n > 0]
         lo = 10.0 ** min([-6] + [math.floor(math.log10(n)) - 1 for n in finite])
         hi = 10.0 ** max([2] + [math.ceil(math.log10(n)) + 1 for n in finite])
@@ -1398,14 +1418,13 @@ class TrainingDashboard:
             shown = n if math.isfinite(n) and n > lo else lo
             bar.set_x(lo)
             bar.set_width(shown - lo)
-            bad = not math.isfinite(n) or n < 1e-4 or n > 1e2
-            bar.set_color("#c0392b" if bad else TRAIN_COLOR)
+            verdict = layers[i][2]
+            bar.set_color(TRAIN_COLOR if verdict == "ok" else "#c0392b")
             inside = math.log10(shown) > math.log10(hi) - 1.6    # no room right of the bar
             text.set_position((shown / 1.3 if inside else shown * 1.4, text.get_position()[1]))
             text.set_horizontalalignment("right" if inside else "left")
             text.set_color("white" if inside else "#333")
-            text.set_text(f"{n:.1e}" + ("  vanishing" if n < 1e-4 else
-                                        "  exploding" if bad else ""))
+            text.set_text(f"{n:.1e}" + ("" if verdict == "ok" else f"  {verdict}"))
 
     # ------------------------------------------------------------------ code
 
@@ -1501,8 +1520,8 @@ class TrainingDashboard:
                       "    test_loss = float(loss(model, Xtest, Ytest))",
                       "    losses.append((train_loss, test_loss))",
                       f"    if epoch % {max(1, epochs // 10)} == 0 or epoch == {epochs}:",
-                      "        print(f\"epoch {epoch:4d}   train loss {train_loss:.4f}   "
-                      "test loss {test_loss:.4f}\")"]
+                      "        print(f\"epoch {epoch:4d}   train loss {train_loss + 0.0:.4g}   "
+                      "test loss {test_loss + 0.0:.4g}\")"]
             if run.steps > steps_done:
                 lines.append(f"# (The dashboard was {run.steps - steps_done} steps into epoch "
                              f"{epochs + 1}; this code runs the {epochs} complete epochs.)")
@@ -1552,6 +1571,33 @@ def _one_blas_thread():
         yield
     finally:
         limits.restore_original_limits()
+
+
+# A layer's gradient norm against the loss of the same step (see `gradient_verdict`).
+VANISHING, EXPLODING = 1e-3, 1e3
+
+
+def gradient_verdict(norm, loss):
+    """``"vanishing"``, ``"exploding"`` or ``"ok"``: a layer's gradient norm judged against the loss.
+
+    Gradients shrink with the loss, so a size alone says little: near a perfect fit every layer's
+    gradient is tiny and rightly so. The rule compares the norm with the loss ``L`` of the same
+    step: vanishing below ``VANISHING · L`` (1/1000 of the loss), exploding above
+    ``EXPLODING · L`` (1000 times the loss) or when not finite.
+
+    >>> gradient_verdict(2e-8, 1e-7), gradient_verdict(3e-5, 0.69), gradient_verdict(5e3, 2.0)
+    ('ok', 'vanishing', 'exploding')
+    >>> gradient_verdict(float("nan"), 0.5)
+    'exploding'
+    """
+    if not math.isfinite(norm):
+        return "exploding"
+    scale = abs(loss) if loss is not None and math.isfinite(loss) and loss != 0 else 1e-12
+    if norm < VANISHING * scale:
+        return "vanishing"
+    if norm > EXPLODING * scale:
+        return "exploding"
+    return "ok"
 
 
 def _parameters(f):
@@ -1605,11 +1651,23 @@ def _layer_name(layer, i):
 
 
 def _fmt(x, digits=3):
+    """A number as the dashboard shows it: `digits` significant digits, never "-0".
+
+    Zero prints as ``0`` whatever its sign, and so does a negative value within 1e-12 of it
+    (a loss that is zero up to rounding); None prints as a dash.
+
+    >>> [_fmt(v) for v in (0.012345, -0.0, -1e-17, 0.0, 1e-7, -0.25, None, float("nan"))]
+    ['0.0123', '0', '0', '0', '1e-07', '-0.25', '—', 'nan']
+    """
     if x is None:
         return "—"
+    x = float(x)
     if not math.isfinite(x):
         return str(x)
-    return f"{x:.{digits}g}"
+    if -1e-12 <= x <= 0.0:
+        return "0"
+    text = f"{x:.{digits}g}"
+    return "0" if float(text) == 0 else text
 
 
 def _style(ax):
