@@ -561,3 +561,38 @@ def test_format_never_gives_minus_zero():
     from widgets.dashboard import _fmt
     assert [_fmt(v, 4) for v in (-0.0, -1e-16, -4e-13, 0.0)] == ["0"] * 4
     assert _fmt(-0.5) == "-0.5" and _fmt(2.5e-7) == "2.5e-07"
+
+
+# --------------------------------------------------------------------------- the tutorial's linear model
+
+def test_linear_regression_data_trains_the_tutorials_dense_5_to_2():
+    d = TrainingDashboard(dataset="linear")            # default hidden=(4, 4), tanh
+    assert isinstance(d.model, Dense) and d.model.weight.shape == (2, 5)
+    assert d.model.σ is fl.layers.identity or d.model.σ is None or "tanh" not in repr(d.model)
+    assert d.hidden.count.disabled and d.activation.disabled
+    assert "model = Dense(5, 2)" in d.code() and "linear model" in d.run.label
+    d.dataset.value = "moons"
+    assert isinstance(d.model, Chain) and len(d.model) == 3 and not d.hidden.count.disabled
+    d.dataset.value = "linear"
+    assert isinstance(d.model, Dense)
+
+
+def test_the_linear_fit_is_still_drawn_after_divergence():
+    d = TrainingDashboard(dataset="linear", optimizer="Descent", lr=0.01, seed=0)
+    d.train(2)
+    d.lr.value = 10.0
+    d.train(50)
+    assert d.run.diverged
+    lo, hi = d.output_plot.fig.axes[0].get_ylim()
+    for coll, _, _ in d._pred_sets:
+        ys = coll.get_offsets()[:, 1]
+        assert np.all(np.isfinite(ys)) and np.all((lo <= ys) & (ys <= hi))
+    assert "off the chart" in d._off_text.get_text()
+    assert d.output_plot.widget.value
+
+
+def test_code_reproduces_the_linear_model_with_default_hidden_layers():
+    d = TrainingDashboard(dataset="linear", optimizer="Descent", lr=0.05, seed=2)
+    d.train(3)
+    np.testing.assert_allclose(_run_code(d.code()),
+                               [(r["train_loss"], r["test_loss"]) for r in d.history], rtol=1e-5)

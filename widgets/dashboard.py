@@ -66,6 +66,10 @@ DATASETS = {
     "linear": ("linear regression (tutorial)", "regression", None, 100),
 }
 
+# Data sets that come with their lesson's model: the hidden-layer and activation controls are
+# greyed out, and the model is one Dense layer from the inputs to the outputs (a linear model).
+LINEAR_MODEL = {"linear": "the tutorial's linear model, Dense(5 => 2)"}
+
 # name -> (function, how the code writes it); identity means "no activation" in Dense
 ACTIVATIONS = {
     "relu": (fl.relu, "fl.relu"),
@@ -314,7 +318,8 @@ class Run:
             "…" if len(lrs) > 3 else "")
         mod = "" if s["modifier"] == "none" else f"+{s['modifier']}"
         layers = ",".join(map(str, s["hidden"])) or "no hidden"
-        return f"#{self.number} {s['optimizer']}{mod}{lr} · [{layers}] {s['activation']} · bs {s['batchsize']}"
+        arch = "linear model" if s.get("linear") else f"[{layers}] {s['activation']}"
+        return f"#{self.number} {s['optimizer']}{mod}{lr} · {arch} · bs {s['batchsize']}"
 
 
 # --------------------------------------------------------------------------- the dashboard
@@ -666,10 +671,23 @@ class TrainingDashboard:
             raise TypeError(f"data=... must return a widgets.Dataset, got {type(data).__name__}.")
         return data
 
+    def _linear_model(self):
+        """True when the data set comes with a linear model (see `LINEAR_MODEL`)."""
+        return self._user_data is None and self._builder is None and \
+            self.dataset.value in LINEAR_MODEL
+
+    def _sync_model_controls(self):
+        fixed = self._linear_model()
+        for w in [self.hidden.count, *self.hidden.widths, self.activation]:
+            w.disabled = fixed
+        self.hidden.count.tooltip = LINEAR_MODEL.get(self.dataset.value) if fixed else None
+
     def _make_model(self, data):
         act = ACTIVATIONS[self.activation.value][0]
         hidden = self.hidden.value
         fl.seed(self.seed.value)
+        if self._linear_model():
+            return Dense(data.n_in, data.n_out)
         if self._builder is not None:
             kw = {"n_in": data.n_in, "n_out": data.n_out,
                   "hidden": hidden, "activation": act or fl.layers.identity}
@@ -704,8 +722,10 @@ class TrainingDashboard:
         return logitcrossentropy(yhat, y) if self.data.task == "classification" else mse(yhat, y)
 
     def _settings(self):
-        return {"dataset": self.data.name, "hidden": tuple(self.hidden.value),
-                "activation": self.activation.value, "optimizer": self.optimizer.value,
+        linear = self._linear_model()
+        return {"dataset": self.data.name, "hidden": () if linear else tuple(self.hidden.value),
+                "activation": "identity" if linear else self.activation.value,
+                "linear": linear, "optimizer": self.optimizer.value,
                 "modifier": self.modifier.value, "batchsize": self.batchsize.value,
                 "noise": self.noise.value, "split": self.split.value, "seed": self.seed.value,
                 "hyper": _hyperparameters(self._rules["optimizer"]),
@@ -738,6 +758,7 @@ class TrainingDashboard:
             self._bound = self.explode * max(1.0, self.run.initial["train_loss"])
             self.start_button.description = "▶"
             self.start_button.remove_class("fl-running")
+            self._sync_model_controls()
             self._update_model_text()
             self._set_status(message, level)
             self._render()
@@ -1228,10 +1249,10 @@ class TrainingDashboard:
             self._image.set_data(rgb.reshape(n, n, 3))
         elif mode == "curve":
             yhat = np.asarray(self.model(self._xs[None, :]), float)[0]
-            self._fit_line.set_ydata(np.nan_to_num(yhat, nan=0.0, posinf=1e6, neginf=-1e6))
+            self._fit_line.set_ydata(self._pin([yhat])[0])
         elif mode == "scatter":
-            for coll, X, Y in self._pred_sets:
-                yhat = np.nan_to_num(np.asarray(self.model(X), float), nan=0.0)
+            preds = self._pin([np.asarray(self.model(X), float) for _, X, _ in self._pred_sets])
+            for (coll, X, Y), yhat in zip(self._pred_sets, preds):
                 coll.set_offsets(np.column_stack([np.ravel(Y), np.ravel(yhat)]))
         else:
             xs = [0] + [r["epoch"] for r in self.history]
@@ -1242,6 +1263,26 @@ class TrainingDashboard:
             if self._acc_ax.get_xlim()[1] != xmax:
                 self._acc_ax.set_xlim(0, xmax)
                 self.output_plot.invalidate()
+
+    def _pin(self, predictions):
+        """Predictions clipped to the plot's y range, so a fit is drawn even after it diverged.
+
+        Points beyond the range sit on its edge, and a note gives the largest value (or says
+        the predictions are NaN); the axes stay put, which keeps frames cheap.
+        """
+        lo, hi = self._out_ylim
+        out, worst, nan = [], 0.0, False
+        for p in predictions:
+            p = np.asarray(p, float)
+            nan = nan or bool(np.isnan(p).any())
+            off = np.abs(p[np.isfinite(p) & ((p < lo) | (p > hi))])
+            if off.size or np.isinf(p).any():
+                worst = max(worst, float(off.max()) if off.size else math.inf)
+            out.append(np.clip(np.nan_to_num(p, nan=lo, posinf=hi, neginf=lo), lo, hi))
+        note = ("the predictions are NaN (drawn at the bottom edge)" if nan else
+                f"predictions off the chart (up to {_fmt(worst)}): drawn on its edge" if worst else "")
+        self._off_text.set_text(note)
+        return out
 
     def _setup_output(self):
         plot = self.output_plot
@@ -1287,7 +1328,8 @@ class TrainingDashboard:
             Y = np.concatenate([np.ravel(d.y_train), np.ravel(d.y_test)])
             span = Y.max() - Y.min()
             ax.set_xlim(self._xs[0], self._xs[-1])
-            ax.set_ylim(Y.min() - 0.3 * span, Y.max() + 0.3 * span)
+            self._out_ylim = (Y.min() - 0.3 * span, Y.max() + 0.3 * span)
+            ax.set_ylim(*self._out_ylim)
             ax.set_title("the model's curve and the data", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="lower right", frameon=False)
         elif mode == "scatter":
@@ -1304,7 +1346,8 @@ class TrainingDashboard:
                                                linewidths=0.5, label=label))
                 self._pred_sets.append((coll, X, Yt))
             ax.set_xlim(lo - pad, hi + pad)
-            ax.set_ylim(lo - pad, hi + pad)
+            self._out_ylim = (lo - pad, hi + pad)
+            ax.set_ylim(*self._out_ylim)
             ax.set_xlabel("target", fontsize=8)
             ax.set_ylabel("prediction", fontsize=8)
             ax.set_title("predictions against targets", fontsize=8.5, color="#333")
@@ -1321,6 +1364,9 @@ class TrainingDashboard:
             ax.set_ylabel("accuracy", fontsize=8)
             ax.set_title(f"accuracy · {d.name}", fontsize=8.5, color="#333")
             ax.legend(fontsize=7, loc="lower right", frameon=False)
+        if mode in ("curve", "scatter"):
+            self._off_text = plot.animate(ax.text(0.5, 0.03, "", transform=ax.transAxes,
+                                                  ha="center", fontsize=7.5, color="#b3261e"))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.1)
 
     # -- gradient norms
@@ -1459,7 +1505,10 @@ class TrainingDashboard:
             lines += ["", "# Model: seeding fluxlite's generator gives the dashboard's initial weights.",
                       f"fl.seed({s['seed']})"]
             act_name = ACTIVATIONS[s["activation"]][1]
-            if self._builder is None:
+            if s.get("linear"):
+                lines.append(f"model = Dense({data.n_in}, {data.n_out})   # the tutorial's "
+                             f"linear model: ŷ = W x + b")
+            elif self._builder is None:
                 sizes = (data.n_in,) + tuple(s["hidden"])
                 layers = [f"Dense({a}, {b}, {act_name})" if act_name else f"Dense({a}, {b})"
                           for a, b in zip(sizes[:-1], sizes[1:])]
