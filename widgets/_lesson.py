@@ -1,7 +1,7 @@
-"""What the four lesson widgets share: a picture, a status line, and errors shown instead of raised.
+"""What the lesson widgets share: a picture, a status line, and errors shown instead of raised.
 
-A lesson widget (`GradientExplorer`, `LinearRegressionFit`, `OptimizerRace`, `LayerBuilder`)
-draws one matplotlib ``Figure`` with Agg into an ``ipywidgets.Image`` through the dashboard's
+A lesson widget (`GradientExplorer`, `LinearRegressionFit`, `OptimizerRace`, `LayerBuilder`,
+`LatentExplorer`) draws one matplotlib ``Figure`` with Agg into an ``ipywidgets.Image`` through the dashboard's
 `widgets.liveplot.LivePlot` (no pyplot, no ``clear_output``: a change swaps the picture's bytes,
 so nothing flickers). Slider callbacks run synchronously, because each update takes a few tens
 of milliseconds.
@@ -13,6 +13,12 @@ the problem in the widget's status line and keeps it in ``.error``:
 * `LessonInputError`, raised for bad input (a user function that fails, zero layers), is shown
   as it is: a plain sentence saying what went wrong and what to do;
 * any other exception is a bug in the widget; it is shown with its type, and kept too.
+
+The pieces any widget of this package can share live here as plain functions: `guard` (a
+callback whose exception goes to a report function instead of a log), `style_axes` (the axes'
+look; ``small=True`` for the dashboard's compact plots), `row` (controls side by side, wrapping
+when the notebook is narrow) and `placeholder_bundle` (the display data whose plain text says
+"Run this cell to start the ...", shown wherever no live widget can be drawn).
 
 >>> import ipywidgets
 >>> class Squares(LessonWidget):

@@ -193,6 +193,7 @@ def changes_picture(page, name, move, what, timeout=20.0):
 
 def drag(page, slider, dx):
     """Drag `slider`'s handle sideways by `dx` pixels with the mouse, as a student does."""
+    assert slider.count() == 1 and slider.is_visible(), f"no slider to drag: {slider}"
     slider.scroll_into_view_if_needed()
     handle = slider.locator(".noUi-handle")
     b = handle.bounding_box()
