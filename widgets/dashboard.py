@@ -49,7 +49,8 @@ from fluxlite.losses import logitcrossentropy, mse
 from .liveplot import LivePlot
 from .runners import make_runner
 
-__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "Run", "gradient_verdict"]
+__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "LearningRate", "Run",
+           "gradient_verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +281,91 @@ class HiddenLayers(W.VBox):
             self._syncing = False
 
 
+# TensorFlow Playground's learning rates: one click of the slider is one of these.
+LEARNING_RATES = (1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+
+class _Unchecked(traitlets.TraitType):
+    """A trait that takes any value (None too) to its owner's ``@validate``, which decides."""
+
+    def validate(self, obj, value):
+        return value
+
+
+class LearningRate(W.HBox):
+    """The learning rate: a slider over the usual values 0.00001 … 10 and the exact value.
+
+    The slider moves in TensorFlow Playground's steps (`LEARNING_RATES`). ``value`` may also be
+    set from code to any number from `min` to `max`; the slider then sits on the nearest step
+    and the readout shows the exact value. A value that is not a finite number in range is
+    refused: ``value`` keeps its old value, and ``refused(message)`` is called if set (the
+    dashboard puts the message in its status line); otherwise a ``TraitError`` is raised.
+
+    >>> lr = LearningRate(0.03)
+    >>> lr.slider.value, lr.readout.value
+    (0.03, '0.03')
+    >>> lr.slider.value = 0.3          # a click on the slider
+    >>> lr.value
+    0.3
+    >>> lr.value = 0.002               # from code: any rate in range
+    >>> lr.slider.value, lr.readout.value
+    (0.003, '0.002')
+    >>> lr.refused = print
+    >>> lr.value = float("nan")
+    Refused learning rate nan: it must be a number from 1e-05 to 10. It stays 0.002.
+    >>> lr.value
+    0.002
+    """
+
+    value = _Unchecked(0.03)         # any value reaches _check, which refuses or keeps it
+    disabled = traitlets.Bool(False)
+    min, max = LEARNING_RATES[0], LEARNING_RATES[-1]
+
+    def __init__(self, value=0.03, **kwargs):
+        self.refused = None
+        self._syncing = False
+        self.slider = W.SelectionSlider(options=[(_fmt(v), v) for v in LEARNING_RATES],
+                                        value=0.03, readout=False, continuous_update=False,
+                                        layout=W.Layout(width="190px"))
+        self.readout = W.Label(layout=W.Layout(width="56px"))
+        self.readout.add_class("fl-lr-readout")
+        super().__init__([self.slider, self.readout], **kwargs)
+        self.slider.observe(self._from_slider, "value")
+        self.value = value
+        self._to_slider({"new": self.value})
+
+    @traitlets.validate("value")
+    def _check(self, proposal):
+        v = proposal["value"]
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) \
+                or not math.isfinite(v) or not self.min <= v <= self.max:
+            message = (f"Refused learning rate {v!r}: it must be a number from {_fmt(self.min)} "
+                       f"to {_fmt(self.max)}. It stays {_fmt(self.value)}.")
+            if self.refused is None:
+                raise traitlets.TraitError(message)
+            self.refused(message)
+            return self.value
+        return float(v)
+
+    @traitlets.observe("value")
+    def _to_slider(self, change):
+        v = change["new"]
+        self.readout.value = _fmt(v)
+        self._syncing = True
+        try:
+            self.slider.value = min(LEARNING_RATES, key=lambda s: abs(math.log(s / v)))
+        finally:
+            self._syncing = False
+
+    @traitlets.observe("disabled")
+    def _disable(self, change):
+        self.slider.disabled = change["new"]
+
+    def _from_slider(self, change):
+        if not self._syncing:
+            self.value = change["new"]
+
+
 def _labelled(text, widget, cls=None):
     """A small upper-case caption above a control (TensorFlow Playground's look)."""
     box = W.VBox([W.HTML(f"<div class='fl-label'>{html.escape(text)}</div>"), widget])
@@ -436,6 +522,7 @@ class TrainingDashboard:
         self.frames = 0                # frames drawn (each redraws the views that changed)
         self._rendered_structure = None
         self._stalled = False          # set when training pauses because it is not learning
+        self._reverting = False        # set while a refused value is put back in its box
 
         builder_params = _parameters(model) if model is not None else None
         self._uses_hidden = model is None or _accepts(builder_params, "hidden")
@@ -460,12 +547,11 @@ class TrainingDashboard:
         if self._user_data is None and dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got {dataset!r} "
                              f"(or pass your own data=Dataset(...)).")
-        if not 1e-5 <= lr <= 10:
+        if not isinstance(lr, (int, float)) or not 1e-5 <= lr <= 10:
             raise ValueError(f"lr must lie between 1e-5 and 10 (the slider's range), got {lr!r}.")
         default_noise = DATASETS.get(dataset, (None, None, 0.1))[2]
-        self.lr = W.FloatLogSlider(value=lr, base=10, min=-5, max=1, step=0.05,
-                                   readout_format=".2g", continuous_update=False,
-                                   layout=W.Layout(width="260px"))
+        self.lr = LearningRate(lr)
+        self.lr.refused = self._refuse
         self.lr.add_class("fl-lr")
         self.optimizer = W.Dropdown(options=OPTIMIZERS, value=optimizer,
                                     layout=W.Layout(width="135px"))
@@ -554,7 +640,7 @@ class TrainingDashboard:
         self._hyper_box.children = rows
         no_eta = "eta" not in getattr(fl, self.optimizer.value)._fields
         self.lr.disabled = no_eta
-        self.lr.tooltip = (f"{self.optimizer.value} has no learning rate" if no_eta else None)
+        self.lr.slider.tooltip = (f"{self.optimizer.value} has no learning rate" if no_eta else None)
 
     def _hyper_value(self, target, field, widget):
         if isinstance(widget, W.Text):
@@ -566,10 +652,30 @@ class TrainingDashboard:
         return widget.value
 
     def _hyper_changed(self, target, field, widget):
+        key = field if target == "optimizer" else f"{self.modifier.value}.{field}"
+
         def handler(change):
-            value = self._hyper_value(target, field, widget)
+            if self._reverting:
+                return
+            try:
+                value = self._hyper_value(target, field, widget)
+                _check_hyperparameter(field, value)
+                setattr(self._rules[target]._copy(), field, value)   # the rule's own checks
+            except (ValueError, TypeError) as err:
+                self._reverting = True
+                try:
+                    widget.value = change["old"]
+                finally:
+                    self._reverting = False
+                self._refuse(f"Refused {key} = {change['new']!r}: {err} It stays "
+                             f"{change['old']!r}; the run goes on unchanged.")
+                return
             self._queue_change(target, field, value)
         return handler
+
+    def _refuse(self, message):
+        """A value the controls will not take: say why in the status line; nothing changes."""
+        self._set_status(message, "warn")
 
     def _on_lr(self, change):
         if "eta" in getattr(fl, self.optimizer.value)._fields:
@@ -1649,6 +1755,26 @@ def gradient_verdict(norm, loss):
     return "ok"
 
 
+def _check_hyperparameter(field, value):
+    """Refuse what a rule might accept but cannot train with: ∞, NaN, β outside [0, 1).
+
+    >>> _check_hyperparameter("epsilon", float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon must be a finite number, got inf.
+    >>> _check_hyperparameter("beta", (0.9, 1.5))
+    Traceback (most recent call last):
+    ...
+    ValueError: beta holds decay rates from 0 up to (not including) 1, got (0.9, 1.5).
+    """
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isfinite(v):
+            raise ValueError(f"{field} must be a finite number, got {value!r}.")
+    if field == "beta" and not all(0 <= v < 1 for v in values):
+        raise ValueError(f"{field} holds decay rates from 0 up to (not including) 1, got {value!r}.")
+
+
 def _parameters(f):
     try:
         return dict(inspect.signature(f).parameters)
@@ -1710,6 +1836,10 @@ def _fmt(x, digits=3):
     """
     if x is None:
         return "—"
+    if isinstance(x, tuple):
+        return "(" + ", ".join(_fmt(v, digits) for v in x) + ")"
+    if isinstance(x, bool):
+        return str(x)
     x = float(x)
     if not math.isfinite(x):
         return str(x)
