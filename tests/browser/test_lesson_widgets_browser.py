@@ -108,6 +108,7 @@ def lab(new_page, shared_lab_server, open_in_lab):
     time.sleep(0.5)
     wait_idle(page)
     yield page
+    page.close()
     path.unlink(missing_ok=True)
 
 
@@ -256,3 +257,44 @@ def test_moving_each_control_changes_the_picture(lab, name):
         readout = box.locator(".fl-readout").text_content()
         assert "fl.gradient(f, " in readout, readout
     assert page.console_errors == [], "\n".join(page.console_errors)
+
+
+# ------------------------------------------------------------------ before the cells have run
+
+def test_a_saved_notebook_says_run_this_cell_before_it_runs(new_page, shared_lab_server,
+                                                            open_in_lab):
+    """A notebook saved with the widgets' outputs but without widget state, opened afresh.
+
+    JupyterLab finds no live widget for the saved view and shows the plain text instead: it
+    must ask the student to run the cell, not print ``VBox(children=(Image(value=b'...``.
+    """
+    from widgets import (GradientExplorer, LatentExplorer, LayerBuilder, LinearRegressionFit,
+                         OptimizerRace)
+    import numpy as np
+
+    made = [GradientExplorer("tutorial", x=2.0), LinearRegressionFit(epochs=2),
+            OptimizerRace(steps=2), LayerBuilder(), LatentExplorer(lambda z: np.zeros((64, 1)))]
+    cells = [{"cell_type": "code", "execution_count": k + 1, "id": f"saved{k}", "metadata": {},
+              "source": f"w{k}", "outputs": [{"output_type": "execute_result", "metadata": {},
+                                              "execution_count": k + 1,
+                                              "data": w._repr_mimebundle_()}]}
+             for k, w in enumerate(made)]
+    nb = {"cells": cells, "metadata": {"kernelspec": {"display_name": "Python 3",
+                                                      "language": "python", "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    name = "test-artifacts/lesson-widgets-saved.ipynb"
+    (ROOT / name).write_text(json.dumps(nb, indent=1))
+    try:
+        page = new_page(WIDTH, HEIGHT)
+        page.goto(f"{shared_lab_server}/lab/tree/{name}")
+        outputs = page.locator(".jp-OutputArea-output")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-OutputArea-output').length >= n",
+            arg=len(made), timeout=60_000)
+        page.wait_for_timeout(1500)            # the widget manager gives up on the saved views
+        texts = [outputs.nth(k).text_content().strip() for k in range(len(made))]
+        page.screenshot(path=str(ARTIFACTS / "saved-notebook-before-running.png"))
+        page.close()
+        assert texts == [f"Run this cell to start the {w.name}." for w in made], texts
+    finally:
+        (ROOT / name).unlink(missing_ok=True)
