@@ -17,7 +17,7 @@ from matplotlib.patches import FancyBboxPatch
 import fluxlite as fl
 from fluxlite.layers import Chain, Dense, glorot_uniform, identity
 from fluxlite.layers.show import fname
-from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget
+from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row
 
 __all__ = ["LayerBuilder", "ACTIVATIONS"]
 
@@ -94,7 +94,7 @@ class LayerBuilder(LessonWidget):
                                                 description="activation",
                                                 layout=ipywidgets.Layout(width="14em"))
                             for a in acts]
-        self._rows = [ipywidgets.HBox([w, a]) for w, a in zip(self.widths, self.activations)]
+        self._rows = [row(w, a) for w, a in zip(self.widths, self.activations)]
         self.printed = ipywidgets.HTML()
         self._quiet = False
         self.ax = self.fig.add_subplot()
@@ -265,5 +265,5 @@ class LayerBuilder(LessonWidget):
         return [(k, y) for y in np.concatenate([top, -top[::-1]])], size - 2 * half
 
     def _layout(self):
-        head = ipywidgets.HBox([self.inputs, self.layers, self.softmax])
+        head = row(self.inputs, self.layers, self.softmax)
         return ipywidgets.VBox([head, *self._rows, self.image, self.printed, self.status])

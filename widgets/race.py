@@ -22,7 +22,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonWidget, style_axes
+from widgets._lesson import COLORS, INK, MUTED, LessonWidget, row, style_axes
 
 __all__ = ["OptimizerRace", "SURFACES"]
 
@@ -286,7 +286,6 @@ class OptimizerRace(LessonWidget):
         self.render()
 
     def _layout(self):
-        controls = ipywidgets.HBox([
-            ipywidgets.VBox([self.surface, self.lr, self.momentum]),
-            ipywidgets.VBox([self.steps, self.start_x, self.start_y])])
+        controls = row(ipywidgets.VBox([self.surface, self.lr, self.momentum]),
+                       ipywidgets.VBox([self.steps, self.start_x, self.start_y]))
         return ipywidgets.VBox([controls, self.image, self.status])
