@@ -649,3 +649,70 @@ def test_code_reproduces_the_linear_model_with_default_hidden_layers():
     d.train(3)
     np.testing.assert_allclose(_run_code(d.code()),
                                [(r["train_loss"], r["test_loss"]) for r in d.history], rtol=1e-5)
+
+
+# --------------------------------------------------------------------------- all-or-nothing changes
+
+def _assert_consistent_and_reproduced(d):
+    """The run in force matches the menus, and code() reproduces its losses in a fresh process."""
+    assert type(d._rules["optimizer"]).__name__ == d.optimizer.value == d.run.settings["optimizer"]
+    assert d.run.settings["modifier"] == d.modifier.value
+    assert d.run.settings["batchsize"] == d.batchsize.value
+    assert d.model(d.data.x_train).shape[-1] == d.data.x_train.shape[-1]
+    expected = [(r["train_loss"], r["test_loss"]) for r in d.history]
+    np.testing.assert_allclose(_run_code(d.code()), expected, rtol=1e-5, atol=0)
+
+
+def test_a_change_that_cannot_be_built_leaves_the_run_and_the_controls_as_they_were(
+        callback_errors):
+    def build(n_in, n_out, hidden, activation):
+        if 7 in hidden:
+            raise ValueError("no layer of 7, please")
+        sizes = (n_in,) + tuple(hidden)
+        return Chain(*[Dense(a, b, activation) for a, b in zip(sizes, sizes[1:])],
+                     Dense(sizes[-1], n_out))
+
+    d = TrainingDashboard(dataset="moons", model=build, hidden=(4,), optimizer="Adam", seed=1)
+    d.train(2)
+    run, weights = d.run, d.model[0].weight.copy()
+    with pytest.raises(RuntimeError, match="could not be built"):
+        with d.hold():                           # three changes, the last one impossible
+            d.optimizer.value = "Descent"
+            d.dataset.value = "circles"
+            d.hidden.value = (7,)
+    assert d.run is run and np.array_equal(d.model[0].weight, weights)
+    assert (d.optimizer.value, d.dataset.value, d.hidden.value) == ("Adam", "moons", (4,))
+    d.hidden.widths[0].value = 7                 # the same from a slider: reported, undone
+    assert "could not be built" in d.status and d.hidden.value == (4,) and d.run is run
+    assert callback_errors.take()
+    d.errors.clear()
+    d.train(2)
+    assert d.run is run and d.epoch == 4
+    d.optimizer.value = "Descent"                # a change that can be built still works
+    d.train(2)
+    assert type(d.rule).__name__ == "Descent" and d.run is not run
+
+
+def test_code_reproduces_the_run_after_any_sequence_of_changes():
+    d = TrainingDashboard(seed=3)
+    d.train(1)
+    d.optimizer.value = "Descent"
+    d.hidden.value = (5, 3)
+    d.dataset.value = "linear"
+    d.train(2)
+    _assert_consistent_and_reproduced(d)
+    with d.hold():
+        d.dataset.value = "moons"
+        d.modifier.value = "ClipNorm"
+        d.optimizer.value = "Momentum"
+    d.hyper["rho"].value = 0.5
+    d.batchsize.value = 16
+    d.train(2)
+    d.lr.value = 0.3
+    d.train(1)
+    _assert_consistent_and_reproduced(d)
+    d.activation.value = "relu"
+    d.seed.value = 9
+    d.optimizer.value = "AdaDelta"
+    d.train(2)
+    _assert_consistent_and_reproduced(d)

@@ -822,43 +822,94 @@ class TrainingDashboard:
             rules["modifier"] = getattr(fl, self.modifier.value)(**mod)
         return rules
 
-    def _loss(self, yhat, y):
+    def _loss_for(self, task):
         if self._user_loss is not None:
-            return self._user_loss(yhat, y)
-        return logitcrossentropy(yhat, y) if self.data.task == "classification" else mse(yhat, y)
+            return self._user_loss
+        return logitcrossentropy if task == "classification" else mse
 
-    def _settings(self):
+    def _loss(self, yhat, y):
+        return self._loss_for(self.data.task)(yhat, y)
+
+    def _settings(self, data, rules):
         linear = self._linear_model()
-        return {"dataset": self.data.name, "hidden": () if linear else tuple(self.hidden.value),
+        return {"dataset": data.name, "hidden": () if linear else tuple(self.hidden.value),
                 "activation": "identity" if linear else self.activation.value,
                 "linear": linear, "optimizer": self.optimizer.value,
                 "modifier": self.modifier.value, "batchsize": self.batchsize.value,
                 "noise": self.noise.value, "split": self.split.value, "seed": self.seed.value,
-                "hyper": _hyperparameters(self._rules["optimizer"]),
-                "modifier_hyper": _hyperparameters(self._rules.get("modifier"))}
+                "hyper": _hyperparameters(rules["optimizer"]),
+                "modifier_hyper": _hyperparameters(rules.get("modifier"))}
+
+    def _controls(self):
+        """The structural controls' values, to put back if a change cannot be built."""
+        return {"dataset": self.dataset.value, "noise": self.noise.value,
+                "split": self.split.value, "seed": self.seed.value, "hidden": self.hidden.value,
+                "activation": self.activation.value, "optimizer": self.optimizer.value,
+                "modifier": self.modifier.value, "batchsize": self.batchsize.value}
+
+    def _restore_controls(self, controls):
+        """Put the controls back as they were for the current run, without another reset."""
+        self._suspended += 1
+        try:
+            for name in ("dataset", "noise", "split", "seed", "activation", "optimizer",
+                         "modifier", "batchsize", "hidden"):
+                getattr(self, name).value = controls[name]
+            self._reverting = True
+            for key, w in self.hyper.items():        # the boxes show the rules in force
+                target, field = ("modifier", key.split(".", 1)[1]) if "." in key else \
+                    ("optimizer", key)
+                value = getattr(self._rules[target], field)
+                w.value = ", ".join(repr(v) for v in value) if isinstance(value, tuple) else value
+        finally:
+            self._reverting = False
+            self._suspended -= 1
+            self._dirty = None
+
+    def _build(self):
+        """Everything a run needs, built from the controls without touching the current run."""
+        b = {"data": self._make_data()}
+        b["model"] = self._make_model(b["data"])
+        b["_rules"] = rules = self._make_rules()
+        b["rule"] = (fl.OptimiserChain(rules["modifier"], rules["optimizer"])
+                     if "modifier" in rules else rules["optimizer"])
+        b["opt_state"] = fl.setup(b["rule"], b["model"])
+        b["_Ytrain"], b["_Ytest"] = b["data"].targets()
+        bs = min(self.batchsize.value, b["data"].x_train.shape[-1])
+        b["loader"] = fl.DataLoader((b["data"].x_train, b["_Ytrain"]), batchsize=bs,
+                                    shuffle=True, rng=self.seed.value)
+        initial = self._evaluate(b["model"], b["data"], b["_Ytrain"], b["_Ytest"],
+                                 self._loss_for(b["data"].task))
+        return b, self._settings(b["data"], rules), initial
 
     def _new_run(self, message, level="info"):
-        """Archive the current run (if it trained) and set up fresh data, weights and state."""
+        """Archive the current run (if it trained) and set up fresh data, weights and state.
+
+        All or nothing: the new run is built completely first and only then replaces the
+        current one. If building fails, the controls go back to the current run's settings,
+        which goes on unchanged, and the error is raised (the status line shows it).
+        """
         with self._lock:
+            try:
+                built, settings, initial = self._build()
+            except Exception as err:
+                if self.run is None:
+                    raise
+                self._restore_controls(self._run_controls)
+                raise RuntimeError(f"the new settings could not be built ({type(err).__name__}: "
+                                   f"{err}). The controls are back as they were, and run "
+                                   f"#{self.run.number} goes on unchanged.") from err
             if self.run is not None and self.run.steps == 0 and self.runs and self.runs[-1] is self.run:
                 self.runs.pop()        # an untrained run leaves nothing to compare
-            self.data = self._make_data()
-            self.model = self._make_model(self.data)
-            self._rules = self._make_rules()
-            self.rule = (fl.OptimiserChain(self._rules["modifier"], self._rules["optimizer"])
-                         if "modifier" in self._rules else self._rules["optimizer"])
-            self.opt_state = fl.setup(self.rule, self.model)
-            self._Ytrain, self._Ytest = self.data.targets()
-            bs = min(self.batchsize.value, self.data.x_train.shape[-1])
-            self.loader = fl.DataLoader((self.data.x_train, self._Ytrain), batchsize=bs,
-                                        shuffle=True, rng=self.seed.value)
+            for name, value in built.items():
+                setattr(self, name, value)
+            self._run_controls = self._controls()
             self._batches, self._in_epoch = None, 0
             self._last_grads, self._last_loss = None, None
             self._stalled = False
             with self._pending_lock:
                 self._pending = []
             number = (self.runs[-1].number + 1) if self.runs else 1
-            self.run = Run(number, self._settings(), self._evaluate())
+            self.run = Run(number, settings, initial)
             self.runs.append(self.run)
             del self.runs[:-self.max_runs - 1]
             self._bound = self.explode * max(1.0, self.run.initial["train_loss"])
@@ -869,13 +920,15 @@ class TrainingDashboard:
             self._set_status(message, level)
             self._render()
 
-    def _evaluate(self):
+    def _evaluate(self, model=None, data=None, Ytrain=None, Ytest=None, loss=None):
+        model = self.model if model is None else model
+        if data is None:
+            data, Ytrain, Ytest, loss = self.data, self._Ytrain, self._Ytest, self._loss
         out = {}
-        for which, X, Y in (("train", self.data.x_train, self._Ytrain),
-                            ("test", self.data.x_test, self._Ytest)):
-            yhat = np.asarray(self.model(X))
-            out[f"{which}_loss"] = float(self._loss(yhat, Y))
-            if self.data.task == "classification":
+        for which, X, Y in (("train", data.x_train, Ytrain), ("test", data.x_test, Ytest)):
+            yhat = np.asarray(model(X))
+            out[f"{which}_loss"] = float(loss(yhat, Y))
+            if data.task == "classification":
                 out[f"{which}_accuracy"] = float(np.mean(np.argmax(yhat, 0) == np.argmax(Y, 0)))
         return out
 
