@@ -172,6 +172,29 @@ def test_lesson_widget_fits_the_window(lab, name):
     assert page.console_errors == [], "\n".join(page.console_errors)
 
 
+def test_in_a_smaller_window_the_widgets_wrap_and_shrink_instead_of_overflowing(lab):
+    """At 1100 × 800 the rows of controls wrap and the pictures scale down: nothing sticks out."""
+    page = lab
+    page.set_viewport_size({"width": 1100, "height": 800})
+    try:
+        page.wait_for_timeout(500)
+        for name in CONTROLS:
+            scroll_to_top_of(page, name)
+            g = box_of(page, name).evaluate(GEOMETRY)
+            assert g["output"]["scroll"] <= g["output"]["client"] + 1, (name, g)
+            assert g["right"] <= min(g["output"]["right"], 1100) + 1, (name, g)
+            assert g["scroller"]["scroll"] <= g["scroller"]["client"] + 1, (name, g)
+            for css in CONTROLS[name]:
+                for control in box_of(page, name).locator(f".{css}").all():
+                    if control.is_visible():
+                        r = control.bounding_box()
+                        assert r["x"] + r["width"] <= g["output"]["right"] + 1, (name, css, r)
+            page.screenshot(path=str(ARTIFACTS / f"{name}-smaller-window.png"))
+    finally:
+        page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+        page.wait_for_timeout(300)
+
+
 # ------------------------------------------------------------------ moving the controls
 
 def picture(page, name):
