@@ -716,3 +716,44 @@ def test_code_reproduces_the_run_after_any_sequence_of_changes():
     d.optimizer.value = "AdaDelta"
     d.train(2)
     _assert_consistent_and_reproduced(d)
+
+
+# --------------------------------------------------------------------------- changes while training
+
+@pytest.mark.parametrize("control, value", [("optimizer", "Descent"), ("hidden", (6,)),
+                                            ("modifier", "ClipNorm")])
+def test_a_structural_change_while_training_keeps_training_on_the_new_run(dash, control, value):
+    dash.start()
+    wait_until(lambda: dash.epoch >= 3)
+    old = dash.run
+    if control == "hidden":
+        dash.hidden.value = value
+    else:
+        getattr(dash, control).value = value
+    assert dash.run is not old and dash.running
+    assert "Training goes on" in dash.status
+    wait_until(lambda: dash.epoch >= 3)
+    assert dash.running and dash.start_button.description == "❚❚"
+    dash.pause()
+    assert dash.run.settings[control] == value and dash.status.startswith("Paused")
+    if control == "optimizer":
+        assert type(dash.rule).__name__ == "Descent"
+
+
+def test_an_optimizer_change_keeps_an_asyncio_run_training():
+    async def main():
+        d = TrainingDashboard(dataset="xor", hidden=(4,), runner="asyncio", seed=2)
+        d.start()
+        while d.epoch < 2:
+            await asyncio.sleep(0.01)
+        first = d.run
+        d.optimizer.value = "Momentum"
+        while d.run is first or d.epoch < 2:
+            await asyncio.sleep(0.01)
+        assert d.running and type(d.rule).__name__ == "Momentum"
+        d.pause()
+        await d.runner.task
+        return d
+
+    d = asyncio.run(main())
+    assert not d.running and d.errors == []

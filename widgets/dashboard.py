@@ -523,6 +523,7 @@ class TrainingDashboard:
         self._rendered_structure = None
         self._stalled = False          # set when training pauses because it is not learning
         self._reverting = False        # set while a refused value is put back in its box
+        self._restart = False          # start again when the runner ends (a change while running)
 
         builder_params = _parameters(model) if model is not None else None
         self._uses_hidden = model is None or _accepts(builder_params, "hidden")
@@ -1093,15 +1094,20 @@ class TrainingDashboard:
 
     def start(self):
         """Start training in the background (the ▶ button); a diverged run is replaced first."""
+        self._start()
+
+    def _start(self, keep_status=False):
         if self.running:
             return
         if self.run.diverged:
             self._new_run("New run: the last one diverged.")
+            keep_status = False
         self._stalled = False
         self.start_button.description = "❚❚"
         self.start_button.add_class("fl-running")
-        self._set_status(f"Training… ({self.optimizer.value}, learning rate "
-                         f"{_fmt(self.lr.value)}). Move the sliders while it runs.")
+        if not keep_status:
+            self._set_status(f"Training… ({self.optimizer.value}, learning rate "
+                             f"{_fmt(self.lr.value)}). Move the sliders while it runs.")
         self._blas = _one_blas_thread()
         self._blas.__enter__()
         try:
@@ -1113,6 +1119,7 @@ class TrainingDashboard:
 
     def pause(self, timeout=2.0):
         """Stop background training (waits for the thread to end, at most `timeout` s)."""
+        self._restart = False
         if self.running:
             self.runner.stop(timeout=timeout)
 
@@ -1130,6 +1137,10 @@ class TrainingDashboard:
         with self._lock:
             self.start_button.description = "▶"
             self.start_button.remove_class("fl-running")
+            restart, self._restart = self._restart, False
+            if restart and self._status_level != "error":
+                self._start(keep_status=True)
+                return
             if not self._halted() and self._status_level != "error":
                 self._set_status(f"Paused at epoch {self.epoch}. Press ▶ to go on.")
             self._render()
@@ -1138,13 +1149,22 @@ class TrainingDashboard:
         self._report("training", err)
 
     def reset(self, reason=None):
-        """Start a fresh run with new weights (from the seed); the old run joins the history."""
+        """Start a fresh run with new weights (from the seed); the old run joins the history.
+
+        A change of settings (`reason`) while training runs keeps it running, on the new run.
+        """
+        was_running = self.running
         self.pause()
         if reason is None:
             self._new_run(f"New run: weights re-initialised from seed {self.seed.value}.")
-        else:
-            self._new_run(f"Model reset: {reason}, so this is a new run with fresh weights. "
-                          f"Press ▶ to train.", "warn")
+            return
+        self._new_run(f"Model reset: {reason}, so this is a new run with fresh weights. "
+                      + ("Training goes on." if was_running else "Press ▶ to train."), "warn")
+        if was_running:
+            if self.running:           # a runner that ends after its tick (asyncio)
+                self._restart = True
+            else:
+                self._start(keep_status=True)
 
     def clear_history(self):
         """Forget the earlier runs (they leave the loss plot); the current run stays."""
