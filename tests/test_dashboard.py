@@ -757,3 +757,123 @@ def test_an_optimizer_change_keeps_an_asyncio_run_training():
 
     d = asyncio.run(main())
     assert not d.running and d.errors == []
+
+
+# --------------------------------------------------------------------------- threads
+
+def test_one_dashboard_trains_at_a_time_and_the_other_says_so():
+    a = TrainingDashboard(seed=0)
+    b = TrainingDashboard(dataset="xor", seed=1)
+    a.start()
+    wait_until(lambda: a.epoch >= 1)
+    b.start()
+    assert b.running and not a.running
+    assert a.status.startswith("Paused at epoch") and "another dashboard" in a.status
+    epoch = a.epoch
+    wait_until(lambda: b.epoch >= 2)
+    assert a.epoch == epoch and a.start_button.description == "▶"
+    a.start()
+    assert a.running and not b.running and "another dashboard" in b.status
+    for d in (a, b):
+        d.close()
+        assert d.errors == []
+
+
+def test_making_a_new_dashboard_pauses_the_one_that_trains():
+    old = TrainingDashboard(seed=0)
+    old.start()
+    wait_until(lambda: old.epoch >= 1)
+    thread = old.runner._thread
+    new = TrainingDashboard(seed=0)            # what re-running the cell does
+    assert not old.running and not thread.is_alive()
+    assert "a new dashboard was made" in old.status
+    new.close()
+    old.close()
+
+
+def test_close_stops_the_thread():
+    d = TrainingDashboard(seed=0)
+    d.start()
+    wait_until(lambda: d.epoch >= 1)
+    thread = d.runner._thread
+    d.close()
+    assert not thread.is_alive() and not d.running
+
+
+def test_a_dashboard_nobody_holds_is_collected_and_its_thread_stops():
+    import gc
+    import weakref
+    d = TrainingDashboard(seed=0)
+    d.start()
+    wait_until(lambda: d.epoch >= 1)
+    thread, ref = d.runner._thread, weakref.ref(d)
+    del d
+    for _ in range(50):
+        gc.collect()
+        if ref() is None:
+            break
+        time.sleep(0.02)
+    assert ref() is None, "the widgets' callbacks or the thread keep the dashboard alive"
+    thread.join(timeout=5)
+    assert not thread.is_alive()
+
+
+EXIT_WHILE_TRAINING = """
+import sys, time
+sys.path.insert(0, {root!r})
+from widgets import TrainingDashboard
+d = TrainingDashboard(hidden=(8, 8), seed=0)
+d.start()
+while d.epoch < 2:
+    time.sleep(0.005)
+time.sleep({delay})
+print("EXITING", d.running, flush=True)
+"""
+
+
+def test_interpreter_exit_while_training_is_clean_every_time():
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    procs = [subprocess.Popen([sys.executable, "-c",
+                               EXIT_WHILE_TRAINING.format(root=root, delay=0.013 * k)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in range(10)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert "EXITING True" in out and "Traceback" not in err and "Fatal" not in err, err
+
+
+def test_the_blas_thread_limit_is_restored_when_training_stops(dash):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    dash.start()
+    wait_until(lambda: dash.epoch >= 1)
+    assert all(n == 1 for n in blas_threads())
+    dash.pause()
+    assert blas_threads() == before
+    dash.start()
+    dash.optimizer.value = "Descent"             # a restart on the new run
+    wait_until(lambda: dash.epoch >= 1)
+    dash.close()
+    assert blas_threads() == before
+
+
+def test_reading_the_model_while_it_trains_gives_ordinary_arrays(dash):
+    from fluxlite.functors import leaves
+    dash.start()
+    wait_until(lambda: dash.epoch >= 1)
+    X = dash.data.x_train
+    for _ in range(200):
+        model = dash.model
+        for a in leaves(model):
+            assert type(a).__name__ != "Tracked"
+            assert isinstance(a, np.ndarray)
+        assert np.all(np.isfinite(np.asarray(model(X))))
+    dash.pause()
+    assert dash.model is dash._model, "paused: the model itself"

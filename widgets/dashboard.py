@@ -25,7 +25,9 @@ notebook stays responsive. For notebooks, tests and lessons there is a synchrono
 >>> history[-1]["train_loss"] < dash.initial["train_loss"]
 True
 """
+import atexit
 import contextlib
+import copy
 import dataclasses
 import html
 import inspect
@@ -34,6 +36,7 @@ import math
 import re
 import threading
 import time
+import weakref
 
 import ipywidgets as W
 import numpy as np
@@ -47,7 +50,7 @@ from fluxlite.layers import Chain, Dense
 from fluxlite.losses import logitcrossentropy, mse
 
 from .liveplot import LivePlot
-from .runners import make_runner
+from .runners import ThreadRunner, make_runner
 
 __all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "LearningRate", "Run",
            "gradient_verdict"]
@@ -524,6 +527,11 @@ class TrainingDashboard:
         self._stalled = False          # set when training pauses because it is not learning
         self._reverting = False        # set while a refused value is put back in its box
         self._restart = False          # start again when the runner ends (a change while running)
+        self._preempted = None         # the status to show when another dashboard took over
+        for other in list(_DASHBOARDS):  # a re-run cell leaves no old dashboard training
+            if other.running:
+                other._preempt("a new dashboard was made")
+        _DASHBOARDS.add(self)
 
         builder_params = _parameters(model) if model is not None else None
         self._uses_hidden = model is None or _accepts(builder_params, "hidden")
@@ -552,7 +560,7 @@ class TrainingDashboard:
             raise ValueError(f"lr must lie between 1e-5 and 10 (the slider's range), got {lr!r}.")
         default_noise = DATASETS.get(dataset, (None, None, 0.1))[2]
         self.lr = LearningRate(lr)
-        self.lr.refused = self._refuse
+        self.lr.refused = self._guard("learning rate", "_refuse")
         self.lr.add_class("fl-lr")
         self.optimizer = W.Dropdown(options=OPTIMIZERS, value=optimizer,
                                     layout=W.Layout(width="135px"))
@@ -593,20 +601,21 @@ class TrainingDashboard:
             b.add_class("fl-small")
             b.add_class(cls)
 
-        self.start_button.on_click(self._guard("start/pause", lambda b: self.toggle()))
-        self.step_button.on_click(self._guard("step", lambda b: self.step()))
-        self.reset_button.on_click(self._guard("reset", lambda b: self.reset()))
-        self.clear_button.on_click(self._guard("clear history", lambda b: self.clear_history()))
-        self.code_button.on_click(self._guard("show code", lambda b: self._toggle_code()))
+        for button, where, action in ((self.start_button, "start/pause", "toggle"),
+                                      (self.step_button, "step", "step"),
+                                      (self.reset_button, "reset", "reset"),
+                                      (self.clear_button, "clear history", "clear_history"),
+                                      (self.code_button, "show code", "_toggle_code")):
+            button.on_click(self._guard(where, "_click", action))
 
-        self.lr.observe(self._guard("learning rate", self._on_lr), "value")
+        self.lr.observe(self._guard("learning rate", "_on_lr"), "value")
         watch = {self.optimizer: "the optimiser", self.modifier: "the gradient modifier",
                  self.activation: "the activation", self.batchsize: "the batch size",
                  self.hidden: "the hidden layers", self.noise: "the noise", self.split: "the train/test split",
                  self.seed: "the seed"}
         for widget, what in watch.items():
-            widget.observe(self._guard(what, self._structural(what)), "value")
-        self.dataset.observe(self._guard("the data set", self._on_dataset), "value")
+            widget.observe(self._guard(what, "_on_structural", what), "value")
+        self.dataset.observe(self._guard("the data set", "_on_dataset"), "value")
         self._make_hyper_widgets()
 
     def _make_hyper_widgets(self):
@@ -635,7 +644,7 @@ class TrainingDashboard:
                     w = W.FloatText(value=value, description=key, layout=W.Layout(width="200px"),
                                     style={"description_width": "70px"})
                 w.add_class("fl-hyper")
-                w.observe(self._guard(f"{key}", self._hyper_changed(target, field, w)), "value")
+                w.observe(self._guard(key, "_on_hyper", target, field, w), "value")
                 self.hyper[key] = w
                 rows.append(w)
         self._hyper_box.children = rows
@@ -652,27 +661,27 @@ class TrainingDashboard:
                                  f"got {widget.value!r}.") from None
         return widget.value
 
-    def _hyper_changed(self, target, field, widget):
+    def _on_hyper(self, target, field, widget, change):
+        if self._reverting:
+            return
         key = field if target == "optimizer" else f"{self.modifier.value}.{field}"
-
-        def handler(change):
-            if self._reverting:
-                return
+        try:
+            value = self._hyper_value(target, field, widget)
+            _check_hyperparameter(field, value)
+            setattr(self._rules[target]._copy(), field, value)   # the rule's own checks
+        except (ValueError, TypeError) as err:
+            self._reverting = True
             try:
-                value = self._hyper_value(target, field, widget)
-                _check_hyperparameter(field, value)
-                setattr(self._rules[target]._copy(), field, value)   # the rule's own checks
-            except (ValueError, TypeError) as err:
-                self._reverting = True
-                try:
-                    widget.value = change["old"]
-                finally:
-                    self._reverting = False
-                self._refuse(f"Refused {key} = {change['new']!r}: {err} It stays "
-                             f"{change['old']!r}; the run goes on unchanged.")
-                return
-            self._queue_change(target, field, value)
-        return handler
+                widget.value = change["old"]
+            finally:
+                self._reverting = False
+            self._refuse(f"Refused {key} = {change['new']!r}: {err} It stays "
+                         f"{change['old']!r}; the run goes on unchanged.")
+            return
+        self._queue_change(target, field, value)
+
+    def _click(self, action, button):
+        getattr(self, action)()
 
     def _refuse(self, message):
         """A value the controls will not take: say why in the status line; nothing changes."""
@@ -708,15 +717,13 @@ class TrainingDashboard:
             if self.run.steps > 0:
                 self.run.changes.append((self.run.steps + 1, target, name, value))
 
-    def _structural(self, what):
-        def handler(change):
-            if what == "the optimiser" or what == "the gradient modifier":
-                self._make_hyper_widgets()
-            if self._suspended:
-                self._dirty = what
-                return
-            self.reset(reason=f"{what} changed")
-        return handler
+    def _on_structural(self, what, change):
+        if what == "the optimiser" or what == "the gradient modifier":
+            self._make_hyper_widgets()
+        if self._suspended:
+            self._dirty = what
+            return
+        self.reset(reason=f"{what} changed")
 
     def _on_dataset(self, change):
         """A new data set brings its own default noise; both change in one reset."""
@@ -749,14 +756,24 @@ class TrainingDashboard:
 
     # ------------------------------------------------------------------ error handling
 
-    def _guard(self, where, f):
-        """Wrap a widget callback: an exception goes to the status line and to `errors`."""
+    def _guard(self, where, method, *bound):
+        """A widget callback calling ``self.<method>(*bound, *args)``; an exception goes to the
+        status line and to `errors`.
+
+        It holds the dashboard weakly, so the widgets (which ipywidgets keeps until they are
+        closed) do not keep a dashboard nobody uses alive, nor its training thread.
+        """
+        ref = weakref.ref(self)
+
         def callback(*args):
+            dash = ref()
+            if dash is None:
+                return None
             try:
-                return f(*args)
+                return getattr(dash, method)(*bound, *args)
             except Exception as err:  # noqa: BLE001 - shown, logged and kept, not swallowed
-                self._report(where, err)
-        callback.__name__ = getattr(f, "__name__", "callback")
+                dash._report(where, err)
+        callback.__name__ = method
         return callback
 
     def _report(self, where, err):
@@ -869,16 +886,16 @@ class TrainingDashboard:
     def _build(self):
         """Everything a run needs, built from the controls without touching the current run."""
         b = {"data": self._make_data()}
-        b["model"] = self._make_model(b["data"])
+        b["_model"] = self._make_model(b["data"])
         b["_rules"] = rules = self._make_rules()
         b["rule"] = (fl.OptimiserChain(rules["modifier"], rules["optimizer"])
                      if "modifier" in rules else rules["optimizer"])
-        b["opt_state"] = fl.setup(b["rule"], b["model"])
+        b["opt_state"] = fl.setup(b["rule"], b["_model"])
         b["_Ytrain"], b["_Ytest"] = b["data"].targets()
         bs = min(self.batchsize.value, b["data"].x_train.shape[-1])
         b["loader"] = fl.DataLoader((b["data"].x_train, b["_Ytrain"]), batchsize=bs,
                                     shuffle=True, rng=self.seed.value)
-        initial = self._evaluate(b["model"], b["data"], b["_Ytrain"], b["_Ytest"],
+        initial = self._evaluate(b["_model"], b["data"], b["_Ytrain"], b["_Ytest"],
                                  self._loss_for(b["data"].task))
         return b, self._settings(b["data"], rules), initial
 
@@ -922,7 +939,7 @@ class TrainingDashboard:
             self._render()
 
     def _evaluate(self, model=None, data=None, Ytrain=None, Ytest=None, loss=None):
-        model = self.model if model is None else model
+        model = self._model if model is None else model
         if data is None:
             data, Ytrain, Ytest, loss = self.data, self._Ytrain, self._Ytest, self._loss
         out = {}
@@ -934,6 +951,19 @@ class TrainingDashboard:
         return out
 
     # ------------------------------------------------------------------ training
+
+    @property
+    def model(self):
+        """The current run's model.
+
+        While training runs in the background, reading it gives a copy taken between two
+        steps under the dashboard's lock: ordinary arrays, never the parameters a gradient is
+        being taken through at that moment (they are switched to tracked arrays meanwhile).
+        """
+        if self.running and not self._lock._is_owned():
+            with self._lock:
+                return copy.deepcopy(self._model)
+        return self._model
 
     @property
     def history(self):
@@ -969,11 +999,11 @@ class TrainingDashboard:
         if self._batches is None:
             self._batches, self._in_epoch = iter(self.loader), 0
         x, y = next(self._batches)
-        value, grads = fl.withgradient(lambda m: self._loss(m(x), y), self.model)
+        value, grads = fl.withgradient(lambda m: self._loss(m(x), y), self._model)
         if not math.isfinite(value) or value > self._bound:
             self._diverge(value)
             return
-        fl.update_(self.opt_state, self.model, grads[0])
+        fl.update_(self.opt_state, self._model, grads[0])
         self._last_grads, self._last_loss = grads[0], float(value)
         self.run.steps += 1
         self._in_epoch += 1
@@ -1108,14 +1138,45 @@ class TrainingDashboard:
         if not keep_status:
             self._set_status(f"Training… ({self.optimizer.value}, learning rate "
                              f"{_fmt(self.lr.value)}). Move the sliders while it runs.")
-        self._blas = _one_blas_thread()
-        self._blas.__enter__()
+        for other in list(_DASHBOARDS):
+            if other is not self and other.running:
+                other._preempt("another dashboard started training")
+        blas = _one_blas_thread()
+        blas.__enter__()
+        ref = weakref.ref(self)      # the thread holds the dashboard only during a tick
+
+        def tick(should_stop):
+            dash = ref()
+            return False if dash is None else dash._tick(should_stop)
+
+        def on_error(err):
+            dash = ref()
+            if dash is not None:
+                dash._runner_error(err)
+
+        def on_exit():
+            blas.__exit__(None, None, None)       # the BLAS thread limit, as it was before
+            dash = ref()
+            if dash is not None:
+                dash._runner_exit()
+
         try:
-            self.runner.start(self._tick, on_error=self._runner_error, on_exit=self._runner_exit)
+            self.runner.start(tick, on_error=on_error, on_exit=on_exit)
         except BaseException:
-            self._blas.__exit__(None, None, None)
-            self._blas = None
+            blas.__exit__(None, None, None)
             raise
+
+    def _preempt(self, why):
+        """Pause because another dashboard trains now (at most one trains at a time)."""
+        self._preempted = why
+        self.pause()
+        if not self.running:
+            self._preempted = None
+            self._set_status(self._preempted_status(why))
+
+    def _preempted_status(self, why):
+        return (f"Paused at epoch {self.epoch}: {why}, and one dashboard trains at a time. "
+                f"Press ▶ to go on here.")
 
     def pause(self, timeout=2.0):
         """Stop background training (waits for the thread to end, at most `timeout` s)."""
@@ -1131,9 +1192,6 @@ class TrainingDashboard:
             self.start()
 
     def _runner_exit(self):
-        blas, self._blas = getattr(self, "_blas", None), None
-        if blas is not None:
-            blas.__exit__(None, None, None)
         with self._lock:
             self.start_button.description = "▶"
             self.start_button.remove_class("fl-running")
@@ -1141,7 +1199,10 @@ class TrainingDashboard:
             if restart and self._status_level != "error":
                 self._start(keep_status=True)
                 return
-            if not self._halted() and self._status_level != "error":
+            preempted, self._preempted = self._preempted, None
+            if preempted:
+                self._set_status(self._preempted_status(preempted))
+            elif not self._halted() and self._status_level != "error":
                 self._set_status(f"Paused at epoch {self.epoch}. Press ▶ to go on.")
             self._render()
 
@@ -1190,7 +1251,7 @@ class TrainingDashboard:
 
     def _update_model_text(self):
         # Flux's printing, with its column padding squeezed to fit the column
-        text = "\n".join(re.sub(r"(?<=\S) {2,}", "  ", line) for line in repr(self.model).splitlines())
+        text = "\n".join(re.sub(r"(?<=\S) {2,}", "  ", line) for line in repr(self._model).splitlines())
         self.model_label.value = f"<pre>{html.escape(text)}</pre>"
 
     def _draw_texts(self):
@@ -1416,7 +1477,7 @@ class TrainingDashboard:
             self._rendered_structure = structure
         mode = structure[1]
         if mode == "boundary":
-            logits = np.asarray(self.model(self._grid), dtype=np.float64)
+            logits = np.asarray(self._model(self._grid), dtype=np.float64)
             p = np.exp(logits - logits.max(0))
             p /= p.sum(0)
             k = p.shape[0]
@@ -1427,10 +1488,10 @@ class TrainingDashboard:
             n = self._grid_n
             self._image.set_data(rgb.reshape(n, n, 3))
         elif mode == "curve":
-            yhat = np.asarray(self.model(self._xs[None, :]), float)[0]
+            yhat = np.asarray(self._model(self._xs[None, :]), float)[0]
             self._fit_line.set_ydata(self._pin([yhat])[0])
         elif mode == "scatter":
-            preds = self._pin([np.asarray(self.model(X), float) for _, X, _ in self._pred_sets])
+            preds = self._pin([np.asarray(self._model(X), float) for _, X, _ in self._pred_sets])
             for (coll, X, Y), yhat in zip(self._pred_sets, preds):
                 coll.set_offsets(np.column_stack([np.ravel(Y), np.ravel(yhat)]))
         else:
@@ -1553,7 +1614,7 @@ class TrainingDashboard:
     def _layer_norms(self):
         """``[(label, norm)]``: the gradient norm of each layer (or top-level part) of the model."""
         g = self._last_grads
-        model = self.model
+        model = self._model
         if isinstance(model, Chain) and isinstance(g, dict) and "layers" in g:
             parts = list(zip(model, g["layers"])) if not isinstance(g["layers"], dict) else \
                 [(model[k], v) for k, v in g["layers"].items()]
@@ -1591,8 +1652,8 @@ class TrainingDashboard:
     def _norm_names(self):
         if self._last_grads is not None:
             return [name for name, _ in self._layer_norms()]
-        if isinstance(self.model, Chain):
-            return [_layer_name(layer, i) for i, layer in enumerate(self.model)
+        if isinstance(self._model, Chain):
+            return [_layer_name(layer, i) for i, layer in enumerate(self._model)
                     if leaves(layer, trainable=True)]
         return []
 
@@ -1771,14 +1832,44 @@ class TrainingDashboard:
                 f"{s['activation']}, {s['optimizer']}, epoch {self.epoch})")
 
     def close(self):
-        """Stop training and close every widget."""
-        self.pause()
-        self.widget.close()
+        """Stop training (waiting for the thread to end) and close every widget."""
+        self.pause(timeout=10.0)
+        _DASHBOARDS.discard(self)
         for w in self.hyper.values():
             w.close()
+        _close_tree(self.widget)
+
+    def __del__(self):
+        # a dashboard nobody holds any more stops its thread (which only holds it weakly)
+        runner = self.__dict__.get("runner")
+        if runner is not None:
+            runner.stop(timeout=0) if isinstance(runner, ThreadRunner) else runner.stop()
 
 
 # --------------------------------------------------------------------------- helpers
+
+# Every open dashboard of this kernel (held weakly): at most one of them trains at a time.
+_DASHBOARDS = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_training():
+    """At interpreter exit, stop every training thread before Python tears itself down.
+
+    Daemon threads would otherwise keep training while the interpreter finalises modules,
+    which can end the process with an error instead of exit status 0.
+    """
+    for dash in list(_DASHBOARDS):
+        with contextlib.suppress(Exception):
+            dash.pause(timeout=10.0)
+
+
+def _close_tree(widget):
+    """Close a widget and, for a box, every widget inside it."""
+    for child in getattr(widget, "children", ()):
+        _close_tree(child)
+    widget.close()
+
 
 @contextlib.contextmanager
 def _one_blas_thread():
