@@ -26,7 +26,7 @@ from .linreg_fit import LinearRegressionFit
 from .race import OptimizerRace
 
 __all__ = [
-    # training dashboard (issue 4)
+    # training dashboard
     "TrainingDashboard", "Dataset", "LivePlot", "ThreadRunner", "AsyncioRunner", "make_runner",
     # lesson widgets
     "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder", "LatentExplorer",
