@@ -396,6 +396,7 @@ class Run:
     diverged: bool = False
     steps: int = 0
     stalled_at: int = 0        # the epoch at which the run last paused as not learning
+    visible: bool = True       # drawn on the loss plot (its checkbox in the list of runs)
 
     @property
     def label(self):
@@ -501,7 +502,7 @@ class TrainingDashboard:
     def __init__(self, *, dataset="circles", hidden=(4, 4), activation="tanh", lr=0.03,
                  optimizer="Adam", modifier="none", batchsize=10, noise=None, split=0.5, seed=0,
                  n=None, data=None, model=None, loss=None, runner="thread", fps=12,
-                 title="Training dashboard", max_runs=8, explode=1e3):
+                 title="Training dashboard", max_runs=6, explode=1e3):
         self._lock = threading.RLock()
         self._pending_lock = threading.Lock()
         self._pending = []             # hyperparameter changes waiting for the next step
@@ -852,7 +853,8 @@ class TrainingDashboard:
         linear = self._linear_model()
         return {"dataset": data.name, "hidden": () if linear else tuple(self.hidden.value),
                 "activation": "identity" if linear else self.activation.value,
-                "linear": linear, "optimizer": self.optimizer.value,
+                "linear": linear, "loss": getattr(self._loss_for(data.task), "__name__", "loss"),
+                "optimizer": self.optimizer.value,
                 "modifier": self.modifier.value, "batchsize": self.batchsize.value,
                 "noise": self.noise.value, "split": self.split.value, "seed": self.seed.value,
                 "hyper": _hyperparameters(rules["optimizer"]),
@@ -1141,11 +1143,15 @@ class TrainingDashboard:
         for other in list(_DASHBOARDS):
             if other is not self and other.running:
                 other._preempt("another dashboard started training")
-        blas = _one_blas_thread()
-        blas.__enter__()
+        # The BLAS limit is set and restored in the thread that trains: threadpoolctl's restore
+        # from another thread was seen to leave the limit in place.
+        blas, entered = _one_blas_thread(), []
         ref = weakref.ref(self)      # the thread holds the dashboard only during a tick
 
         def tick(should_stop):
+            if not entered:
+                blas.__enter__()
+                entered.append(True)
             dash = ref()
             return False if dash is None else dash._tick(should_stop)
 
@@ -1155,16 +1161,13 @@ class TrainingDashboard:
                 dash._runner_error(err)
 
         def on_exit():
-            blas.__exit__(None, None, None)       # the BLAS thread limit, as it was before
+            if entered:
+                blas.__exit__(None, None, None)   # the BLAS thread limit, as it was before
             dash = ref()
             if dash is not None:
                 dash._runner_exit()
 
-        try:
-            self.runner.start(tick, on_error=on_error, on_exit=on_exit)
-        except BaseException:
-            blas.__exit__(None, None, None)
-            raise
+        self.runner.start(tick, on_error=on_error, on_exit=on_exit)
 
     def _preempt(self, why):
         """Pause because another dashboard trains now (at most one trains at a time)."""
@@ -1231,6 +1234,7 @@ class TrainingDashboard:
         """Forget the earlier runs (they leave the loss plot); the current run stays."""
         with self._lock:
             self.runs = [self.run]
+            self._runs_drawn = None
             self._set_status("History cleared.")
             self._render()
 
@@ -1279,7 +1283,9 @@ class TrainingDashboard:
         self.model_label = W.HTML()
         self.model_label.add_class("fl-model")
         self.runs_label = W.HTML()
-        self.runs_label.add_class("fl-runs")
+        self.runs_box = W.VBox([self.runs_label])   # the note, then one row per earlier run
+        self.runs_box.add_class("fl-runs")
+        self.run_toggles = {}                       # run number -> its visibility Checkbox
         self.code_view = W.HTML(layout=W.Layout(display="none"))
         self.code_view.add_class("fl-code")
 
@@ -1294,6 +1300,7 @@ class TrainingDashboard:
         self._loss_ax = self.loss_plot.fig.add_subplot()
         self._loss_ax.set_yscale("log")
         self._runs_drawn = None
+        self._list_key = None
 
     def _build_layout(self):
         head = W.HBox([
@@ -1327,7 +1334,7 @@ class TrainingDashboard:
                         _labelled("gradient norm per layer (last step)", self.grad_plot.widget)]
         model_col = W.VBox(model_parts, layout=W.Layout(width="350px"))
         output_col = W.VBox([W.HTML("<div class='fl-colhead'>Output</div>"), self.loss_label,
-                             self.loss_plot.widget, self.runs_label, self.output_plot.widget],
+                             self.loss_plot.widget, self.runs_box, self.output_plot.widget],
                             layout=W.Layout(width="490px"))
         for c in (data_col, model_col, output_col):
             c.add_class("fl-col")
@@ -1386,14 +1393,14 @@ class TrainingDashboard:
     def _draw_losses(self):
         plot = self.loss_plot
         ax = plot.fig.axes[0]
-        past = [r for r in self.runs if r is not self.run]
-        key = (tuple(r.number for r in past), self.run.number)
+        past = self._comparable_runs()
+        key = (tuple((r.number, r.visible) for r in past), self.run.number)
         if self._runs_drawn != key:
             ax.cla()
             plot.invalidate(forget=True)
             ax.set_yscale("log")
             _style(ax)
-            for r in past:
+            for r in (r for r in past if r.visible):
                 color = RUN_COLORS[r.number % len(RUN_COLORS)]
                 x, y = self._curve(r, "train_loss")
                 ax.plot(x, y, color=color, alpha=0.5, lw=1.2, label=r.label)
@@ -1408,7 +1415,10 @@ class TrainingDashboard:
             ax.set_xlabel("epoch", fontsize=8, labelpad=1)
             ax.set_ylabel("loss", fontsize=8, labelpad=1)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True, steps=[1, 2, 2.5, 5, 10]))
-            self._draw_runs_list(past)
+            list_key = (tuple(r.number for r in past), len(self.runs))
+            if list_key != self._list_key:     # not for a mere visibility toggle
+                self._draw_runs_list(past)
+                self._list_key = list_key
             plot.fig.subplots_adjust(left=0.12, right=0.98, top=0.97, bottom=0.17)
             self._loss_limits = None
             self._runs_drawn = key
@@ -1418,7 +1428,8 @@ class TrainingDashboard:
         self._test_line.set_data(xt, yt)
         self._diverged_text.set_text("diverged ✕  try a smaller learning rate"
                                      if self.run.diverged else "")
-        ys = np.concatenate([y, yt] + [self._curve(r, k)[1] for r in past
+        shown = [r for r in past if r.visible]
+        ys = np.concatenate([y, yt] + [self._curve(r, k)[1] for r in shown
                                        for k in ("train_loss", "test_loss")])
         ys = ys[np.isfinite(ys)]
         lo, hi = (float(ys.min()), float(ys.max())) if ys.size else (0.1, 1.0)
@@ -1428,7 +1439,7 @@ class TrainingDashboard:
         yhi = 10.0 ** (math.ceil(4 * math.log10(hi) + 1e-9) / 4)
         if yhi / ylo < 10 ** 0.5:
             yhi = ylo * 10 ** 0.5
-        xmax = _nice_ceiling(max([self.epoch] + [len(r.history) for r in past]))
+        xmax = _nice_ceiling(max([self.epoch] + [len(r.history) for r in shown]))
         limits = (xmax, ylo, yhi)
         if limits != self._loss_limits:
             ax.set_xlim(0, xmax)
@@ -1443,24 +1454,55 @@ class TrainingDashboard:
             self._loss_limits = limits
             plot.invalidate()
 
+    def _comparable_runs(self):
+        """The earlier runs drawn with the current one: same data set and same loss only, so
+        one axis never mixes, say, a cross-entropy on circles with a mean squared error."""
+        s = self.run.settings
+        return [r for r in self.runs if r is not self.run
+                and r.settings["dataset"] == s["dataset"] and r.settings["loss"] == s["loss"]]
+
     def _draw_runs_list(self, past):
-        """The legend of the earlier runs, as HTML under the loss plot (sharper than in the plot)."""
+        """The earlier runs under the loss plot, newest first, each with a checkbox that shows
+        or hides its curves (sharper than a legend inside the plot)."""
+        others = len(self.runs) - 1 - len(past)
+        hidden_note = (f" {others} run{'s' if others > 1 else ''} on other data "
+                       f"{'are' if others > 1 else 'is'} kept but not drawn here."
+                       if others else "")
         if not past:
             self.runs_label.value = ("<span class='fl-note'>Earlier runs stay here as faded lines: "
-                                     "change a setting or press Reset to compare.</span>")
-            return
-        rows = []
+                                     "change a setting or press Reset to compare."
+                                     f"{hidden_note}</span>")
+        else:
+            self.runs_label.value = ("<div class='fl-note'>earlier runs on this data (solid: train, "
+                                     f"dashed: test; untick to hide).{hidden_note}</div>")
+        for box in self.run_toggles.values():
+            box.close()
+        self.run_toggles, rows = {}, []
         for r in reversed(past):
             color = RUN_COLORS[r.number % len(RUN_COLORS)]
             last = r.history[-1] if r.history else r.initial
             end = "diverged" if r.diverged else (f"train {_fmt(last['train_loss'])} · test "
                                                  f"{_fmt(last['test_loss'])}")
-            rows.append(f"<div><span style='color:{color}'>━</span> {html.escape(r.label)} "
-                        f"<span class='fl-note'>— {len(r.history)} epochs, {end}"
-                        f"{'' if r.settings['dataset'] == self.data.name else ' · ' + html.escape(r.settings['dataset'])}"
-                        f"</span></div>")
-        self.runs_label.value = ("<div class='fl-note'>earlier runs (solid: train, dashed: test)</div>"
-                                 + "".join(rows))
+            box = W.Checkbox(value=r.visible, indent=False, description="",
+                             layout=W.Layout(width="18px", margin="0 4px 0 0"))
+            box.add_class("fl-run-toggle")
+            box.observe(self._guard("showing a run", "_toggle_run", r.number), "value")
+            self.run_toggles[r.number] = box
+            text = W.HTML(f"<span style='color:{color}'>━</span> {html.escape(r.label)} "
+                          f"<span class='fl-note'>— {len(r.history)} epochs, {end}</span>")
+            rows.append(W.HBox([box, text], layout=W.Layout(align_items="center")))
+        for row in self.runs_box.children[1:]:
+            row.children[1].close()
+            row.close()
+        self.runs_box.children = [self.runs_label] + rows
+
+    def _toggle_run(self, number, change):
+        with self._lock:
+            for r in self.runs:
+                if r.number == number:
+                    r.visible = bool(change["new"])
+            self._draw_losses()
+            self.loss_plot.render()
 
     # -- decision boundary, fitted curve, predictions or accuracy
 

@@ -120,7 +120,9 @@ class ThreadRunner(_Runner):
         def loop():
             try:
                 while self._one(tick, on_error):
-                    pass
+                    # a breath between ticks: a lock the tick held is free for a waiting
+                    # thread (the kernel's), which would otherwise rarely win it back
+                    time.sleep(0.001)
             finally:
                 self._finish(on_exit, on_error)
 
