@@ -924,3 +924,12 @@ def test_the_history_keeps_a_handful_of_runs(dash):
         dash.seed.value = k + 1
         dash.train(1)
     assert dash.max_runs == 6 and len(dash.runs) == 7 and len(dash.run_toggles) == 6
+
+
+def test_a_notebook_without_the_live_widget_says_to_run_the_cell():
+    dash = TrainingDashboard(dataset="xor", hidden=(4,), seed=1)
+    bundle = dash._repr_mimebundle_()
+    assert bundle["text/plain"] == "Run this cell to start the training dashboard."
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.widget.model_id
+    assert repr(dash).startswith("TrainingDashboard(xor")  # print(dash) still describes the run
+    dash.close()

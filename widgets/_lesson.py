@@ -46,7 +46,7 @@ import html
 
 import ipywidgets
 
-from widgets.liveplot import LivePlot
+from .liveplot import LivePlot
 
 __all__ = ["LessonWidget", "LessonInputError", "COLORS", "INK", "MUTED", "GRID", "style_axes",
            "guard", "placeholder_bundle", "row"]

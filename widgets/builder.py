@@ -17,7 +17,7 @@ from matplotlib.patches import FancyBboxPatch
 import fluxlite as fl
 from fluxlite.layers import Chain, Dense, glorot_uniform, identity
 from fluxlite.layers.show import fname
-from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row
+from ._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row
 
 __all__ = ["LayerBuilder", "ACTIVATIONS"]
 

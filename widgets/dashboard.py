@@ -49,6 +49,7 @@ from fluxlite.functors import leaves
 from fluxlite.layers import Chain, Dense
 from fluxlite.losses import logitcrossentropy, mse
 
+from ._lesson import placeholder_bundle
 from .liveplot import LivePlot
 from .runners import ThreadRunner, make_runner
 
@@ -1861,12 +1862,7 @@ class TrainingDashboard:
     # ------------------------------------------------------------------ display
 
     def _repr_mimebundle_(self, **kwargs):
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        if isinstance(bundle, tuple):
-            bundle = bundle[0]
-        bundle = dict(bundle)
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return placeholder_bundle(self.widget, "training dashboard")
 
     def __repr__(self):
         s = self.run.settings

@@ -12,7 +12,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row, style_axes
+from ._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, row, style_axes
 
 __all__ = ["GradientExplorer"]
 

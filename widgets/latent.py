@@ -26,7 +26,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, style_axes
+from ._lesson import COLORS, INK, MUTED, LessonInputError, LessonWidget, style_axes
 
 __all__ = ["LatentExplorer"]
 

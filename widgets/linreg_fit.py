@@ -18,7 +18,7 @@ import ipywidgets
 import numpy as np
 
 import fluxlite as fl
-from widgets._lesson import COLORS, INK, MUTED, LessonWidget, row, style_axes
+from ._lesson import COLORS, INK, MUTED, LessonWidget, row, style_axes
 
 __all__ = ["LinearRegressionFit"]
 
