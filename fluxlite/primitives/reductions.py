@@ -662,24 +662,36 @@ def _nanmean(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=
     return result
 
 
-def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
-            where=np._NoValue, mean=np._NoValue, correction=np._NoValue):
-    """np.nanvar: Σ (x - mean)² / (count - ddof) over the values that are not NaN (`mean=`,
-    if given, is used as the mean and may be traced). Where count - ddof ≤ 0 the result is
-    NaN, with NumPy's warning, and its gradient 0."""
+def _nan_ddof(dtype, ddof, correction):
+    """NumPy's checks for nanvar and nanstd: an inexact dtype, and ddof or its newer name."""
     if dtype is not None and not np.issubdtype(dtype, np.inexact):
         raise TypeError("If a is inexact, then dtype must be inexact")
     if correction is not np._NoValue:
         if ddof != 0:
             raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
+        return correction
+    return ddof
+
+
+def _nan_deviations(x, nan, axis, mean=np._NoValue):
+    """The values' distances from their mean over the entries that are not NaN (0 at NaNs),
+    and how many such entries each slice has (kept as a length-1 axis)."""
+    count = np.sum(~nan, axis=axis, keepdims=True)
+    zeroed = np.where(nan, 0, x)
+    if mean is np._NoValue:
+        mean = np.sum(zeroed, axis=axis, keepdims=True) / np.maximum(count, 1).astype(x.dtype)
+    return np.where(nan, 0, zeroed - mean), count
+
+
+def _nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
+            where=np._NoValue, mean=np._NoValue, correction=np._NoValue):
+    """np.nanvar: Σ (x - mean)² / (count - ddof) over the values that are not NaN (`mean=`,
+    if given, is used as the mean and may be traced). Where count - ddof ≤ 0 the result is
+    NaN, with NumPy's warning, and its gradient 0."""
+    ddof = _nan_ddof(dtype, ddof, correction)
     a, nan = _nan_setup("nanvar", a, dtype, out, where=where)
     keepdims = _keep(keepdims)
-    count = np.sum(~nan, axis=axis, keepdims=True)
-    zeroed = np.where(nan, 0, a)
-    if mean is np._NoValue:
-        mean = np.sum(zeroed, axis=axis, keepdims=True) / np.maximum(count, 1).astype(a.dtype)
-    d = np.where(nan, 0, zeroed - mean)
+    d, _ = _nan_deviations(a, nan, axis, mean)
     dof = np.sum(~nan, axis=axis, keepdims=keepdims) - ddof
     bad = dof <= 0
     result = np.sum(d * d, axis=axis, keepdims=keepdims) / np.where(bad, 1, dof).astype(a.dtype)
@@ -693,11 +705,7 @@ def _nanstd_vjp(g, ans, x, axis=None, ddof=0, keepdims=False):
     """As for np.std, over the values that are not NaN: d std = (x - mean) / ((count - ddof)
     std) dx, 0 at the NaNs, and 0 where std is 0 (see `_std_vjp`) or NaN (no values, or too
     few for ddof)."""
-    nan = np.isnan(untrace(x))
-    count = np.sum(~nan, axis=axis, keepdims=True)
-    zeroed = np.where(nan, 0, x)
-    mean = np.sum(zeroed, axis=axis, keepdims=True) / np.maximum(count, 1).astype(x.dtype)
-    d = np.where(nan, 0, zeroed - mean)
+    d, count = _nan_deviations(x, np.isnan(untrace(x)), axis)
     s = _expand(ans, x, axis, keepdims)
     flat = np.isnan(untrace(s)) | (untrace(s) == 0)
     scale = np.where(flat, 1, (count - ddof).astype(x.dtype) * np.where(flat, 1, s))
@@ -711,12 +719,7 @@ NANSTD = primitive(lambda x, axis=None, ddof=0, keepdims=False:
 
 def _nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=np._NoValue, *,
             where=np._NoValue, mean=np._NoValue, correction=np._NoValue):
-    if dtype is not None and not np.issubdtype(dtype, np.inexact):
-        raise TypeError("If a is inexact, then dtype must be inexact")
-    if correction is not np._NoValue:
-        if ddof != 0:
-            raise ValueError("ddof and correction can't be provided simultaneously.")
-        ddof = correction
+    ddof = _nan_ddof(dtype, ddof, correction)
     if mean is not np._NoValue:
         raise NoGradientRule("fluxlite has no gradient rule for numpy.nanstd with mean=.\n"
                              "Write np.sqrt(np.nanvar(x, mean=m)) instead (its slope is "
