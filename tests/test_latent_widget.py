@@ -14,6 +14,7 @@ ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
 import fluxlite as fl  # noqa: E402
+from test_lesson_widgets import _shown  # noqa: E402  (what a widget tree displays)
 from widgets.latent import LatentExplorer  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "lesson-widgets"
@@ -94,15 +95,6 @@ def test_a_decoder_of_the_wrong_size_is_named_in_the_message():
     ex = LatentExplorer(lambda z: np.zeros((10, 1)))
     assert ex.error is not None
     assert "10 numbers" in str(ex.error) and "(8, 8)" in str(ex.error)
-
-
-def _shown(box):
-    if getattr(box.layout, "display", None) == "none":
-        return []
-    out = [box]
-    for child in getattr(box, "children", ()):
-        out += _shown(child)
-    return out
 
 
 def test_the_lessons_two_sliders_and_picture_are_laid_out():
