@@ -421,8 +421,9 @@ _CSS = """
   background: #fff; border: 1px solid #dcdcdc; border-radius: 8px; overflow: hidden; }
 .fl-dash .fl-title { font-size: 15px; font-weight: 600; color: #183d4e; padding: 8px 16px 0 16px; }
 .fl-dash .fl-title span { font-weight: 400; color: #888; font-size: 12px; margin-left: 8px; }
-.fl-header { background: #f3f5f7; border-bottom: 1px solid #e2e5e8; padding: 10px 16px;
-  align-items: flex-end; }
+.fl-dash .fl-header { background: #f3f5f7; border-bottom: 1px solid #e2e5e8;
+  padding: 10px 16px 6px 16px; }
+.fl-dash .fl-header-row { align-items: flex-end; }
 .fl-dash .fl-label { font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em;
   color: #7a8088; margin: 0 0 3px 2px; line-height: 14px; white-space: nowrap; }
 .fl-dash .fl-field { margin-right: 14px; }
@@ -441,8 +442,11 @@ _CSS = """
   letter-spacing: .06em; display: block; line-height: 13px; }
 .fl-dash .fl-losses { font-size: 13px; line-height: 20px; font-variant-numeric: tabular-nums; }
 .fl-dash .fl-losses b { font-weight: 600; }
-.fl-dash .fl-status { padding: 7px 16px; border-top: 1px solid #e2e5e8; font-size: 13px;
-  background: #fafbfc; min-height: 20px; }
+.fl-dash .fl-status { margin-top: 8px; padding: 4px 10px; border: 1px solid #e2e5e8;
+  border-radius: 4px; font-size: 13px; background: #fafbfc; min-height: 20px; }
+.fl-dash .fl-status .fl-status-text { flex: 1 1 auto; min-width: 0; }
+.fl-dash .fl-status .widget-html-content { white-space: normal; line-height: 18px; }
+.fl-dash .fl-col { min-width: 0; }
 .fl-dash .fl-status .fl-info { color: #44525e; }
 .fl-dash .fl-status .fl-warn { color: #9a5b00; font-weight: 600; }
 .fl-dash .fl-status .fl-error { color: #b3261e; font-weight: 600; }
@@ -1304,14 +1308,20 @@ class TrainingDashboard:
         self._list_key = None
 
     def _build_layout(self):
-        head = W.HBox([
+        # The dashboard fits the notebook's cell area (up to 1080 px): the Output column and
+        # its pictures shrink; the status line sits in the header, right under the buttons.
+        row = W.HBox([
             W.HBox([self.start_button, self.step_button, self.reset_button],
                    layout=W.Layout(align_items="center", margin="0 18px 0 0")),
             W.Box([self.epoch_label], layout=W.Layout(width="110px", margin="0 14px 0 0")),
             _labelled("learning rate", self.lr),
             _labelled("optimizer", self.optimizer),
             _labelled("activation", self.activation) if self._uses_activation else W.HTML(),
-        ])
+        ], layout=W.Layout(flex_flow="row wrap"))
+        row.add_class("fl-header-row")
+        status = W.Box([self.status_label])
+        status.add_class("fl-status")
+        head = W.VBox([row, status])
         head.add_class("fl-header")
         data_controls = []
         if self._user_data is None:
@@ -1325,7 +1335,7 @@ class TrainingDashboard:
             "<div class='fl-note' style='margin-top:6px;line-height:15px'>The seed fixes the "
             "data, the initial weights and the shuffling, so a run can be repeated exactly.</div>"))
         data_col = W.VBox([W.HTML("<div class='fl-colhead'>Data</div>")] + data_controls,
-                          layout=W.Layout(width="230px"))
+                          layout=W.Layout(flex="0 0 230px", width="230px"))
         model_parts = [W.HTML("<div class='fl-colhead'>Model</div>")]
         if self._uses_hidden:
             model_parts.append(self.hidden)
@@ -1333,21 +1343,24 @@ class TrainingDashboard:
                         _labelled("gradient modifier", self.modifier),
                         self._hyper_box,
                         _labelled("gradient norm per layer (last step)", self.grad_plot.widget)]
-        model_col = W.VBox(model_parts, layout=W.Layout(width="350px"))
-        output_col = W.VBox([W.HTML("<div class='fl-colhead'>Output</div>"), self.loss_label,
-                             self.loss_plot.widget, self.runs_box, self.output_plot.widget],
-                            layout=W.Layout(width="490px"))
+        model_col = W.VBox(model_parts, layout=W.Layout(flex="0 0 350px", width="350px"))
+        # the decision boundary first, as high on the page as it can be
+        output_col = W.VBox([W.HTML("<div class='fl-colhead'>Output</div>"),
+                             self.output_plot.widget, self.loss_label, self.loss_plot.widget,
+                             self.runs_box],
+                            layout=W.Layout(flex="1 1 490px", min_width="240px"))
+        for p in (self.output_plot, self.loss_plot, self.grad_plot):
+            p.widget.layout.max_width = "100%"
+            p.widget.layout.height = "auto"
         for c in (data_col, model_col, output_col):
             c.add_class("fl-col")
         body = W.HBox([data_col, model_col, output_col])
-        status = W.Box([self.status_label])
-        status.add_class("fl-status")
         footer = W.VBox([W.HBox([self.code_button, self.clear_button]), self.code_view])
         footer.add_class("fl-footer")
         title = W.HTML(f"<div class='fl-title'>{html.escape(self.title)}"
                        f"<span>fluxlite · train a network, watch it learn</span></div>")
-        self.widget = W.VBox([W.HTML(_CSS), title, head, body, status, footer],
-                             layout=W.Layout(width="1080px"))
+        self.widget = W.VBox([W.HTML(_CSS), title, head, body, footer],
+                             layout=W.Layout(width="100%", max_width="1080px"))
         self.widget.add_class("fl-dash")
 
     def _toggle_code(self):

@@ -103,3 +103,44 @@ def test_dashboard_in_voila(page, voila_server):
     page.goto(voila_server, timeout=120_000)
     page.wait_for_selector(".fl-dash .fl-epoch", timeout=120_000)
     exercise_dashboard(page, "voila")
+
+
+def box(page, selector):
+    b = page.locator(selector).first.bounding_box()
+    assert b is not None, f"{selector} is not visible"
+    return b
+
+
+def test_dashboard_fits_a_laptop_in_jupyterlab(new_page, lab_server, open_in_lab):
+    """1440×900 with the file browser open: nothing is clipped on the right, the status line
+    sits beside the ▶ button, and the decision boundary starts high on the dashboard."""
+    page = new_page(1440, 900)
+    try:
+        open_in_lab(page, lab_server, NOTEBOOK)
+        page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
+        wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
+        page.locator(".fl-dash").evaluate("e => e.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(300)
+        panel = page.locator(".jp-NotebookPanel", has=page.locator(".fl-dash")).first.bounding_box()
+        dash = box(page, ".fl-dash")
+        boxes = {"▶": box(page, ".fl-dash .fl-start"), "status": box(page, ".fl-dash .fl-status"),
+                 "learning rate": box(page, ".fl-dash .fl-lr"),
+                 "decision boundary": box(page, ".fl-dash .fl-output-plot")}
+        shoot(page, "jupyterlab-laptop-1440x900")
+        report = "; ".join(f"{k}: x={b['x']:.0f} y={b['y'] - dash['y']:.0f} (from the dashboard's "
+                           f"top) w={b['width']:.0f} h={b['height']:.0f}" for k, b in boxes.items())
+        report += f"; panel x={panel['x']:.0f}..{panel['x'] + panel['width']:.0f}"
+        print(report)
+        right = min(panel["x"] + panel["width"], 1440)
+        for name, b in boxes.items():
+            assert b["x"] >= panel["x"] - 1, f"{name} starts left of the notebook panel: {report}"
+            assert b["x"] + b["width"] <= right + 1, f"{name} is clipped on the right: {report}"
+        start, status = boxes["▶"], boxes["status"]
+        gap = max(status["y"] - (start["y"] + start["height"]), start["y"] - (status["y"] + status["height"]), 0)
+        assert gap <= 120, f"the status line is {gap:.0f} px from the ▶ button: {report}"
+        top = boxes["decision boundary"]["y"] - dash["y"]
+        assert top <= 900, f"the decision boundary starts {top:.0f} px below the dashboard's top"
+        assert page.console_errors == [], \
+            "JavaScript console errors:\n" + "\n".join(page.console_errors)
+    finally:
+        page.context.close()       # else JupyterLab's autosave may write the run notebook back
