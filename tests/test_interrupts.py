@@ -11,7 +11,7 @@ student writes by hand (`fl.gradient` then `fl.update_`), and then check that:
    was at step k too;
 3. every parameter is an ordinary `fl.Param` again, none left in the traced class.
 
-The interrupt comes from a timer thread, through ``_thread.interrupt_main()`` (what Jupyter's
+The interrupt comes from a second thread, through ``_thread.interrupt_main()`` (what Jupyter's
 stop button amounts to) or, in every tenth trial, a real SIGINT sent with ``os.kill``. Its
 delay is drawn from a seeded generator, uniformly over the measured duration of a run, so
 that it lands anywhere in the training work: in the gradient, in `update_`, or in the loop
@@ -134,48 +134,60 @@ def real_sigint():
 
 
 def interrupted(work, delay, fire):
-    """Run `work()` while a timer thread calls `fire()` after `delay` seconds.
+    """Run `work()` while a second thread calls `fire()` after `delay` seconds.
 
     Returns where the KeyboardInterrupt landed: "gradient", "update_" or "loop" (in the
     training loop itself, between the two), "after" (the run had ended: the interrupt was
-    caught here), "missed" (the timer was cancelled before it fired) or "lost" (Python raised
-    it inside a callback it runs on its own, such as a garbage-collector hook, where an
-    exception is printed and dropped). The timer is always cancelled and joined, and a fired
-    interrupt has always arrived, before this returns."""
-    fired, lost = threading.Event(), threading.Event()
+    caught here), or "lost" (Python raised it inside a callback it runs on its own, such as a
+    garbage-collector hook, where an exception is printed and dropped). The shooting thread
+    has always finished, and its interrupt has always arrived, before this returns.
+
+    While an interrupt may still come, this thread touches no lock: a KeyboardInterrupt that
+    lands just after a lock was taken (inside ``threading.Timer.cancel``, say, or
+    ``Event.set``) leaves that lock held for ever, and the next ``join`` waits for ever. So the
+    shooter is not cancelled: it always fires, and this thread waits for it by polling plain
+    flags with ``time.sleep``, which an interrupt can cut short without harm."""
+    shot = {"go": False, "fired": False, "done": False}
+    lost = []
     previous = sys.unraisablehook
 
     def shoot():
+        while not shot["go"]:  # until start() has returned: it waits on a lock of its own
+            time.sleep(0)
+        time.sleep(delay)
         fire()
-        fired.set()
+        shot["fired"] = True  # set after fire() returns: the signal is pending from here on
+        shot["done"] = True
 
     def unraisable(info):
         if issubclass(info.exc_type, KeyboardInterrupt):
-            lost.set()
+            lost.append(info)
         else:
             previous(info)
 
-    timer = threading.Timer(delay, shoot)
+    shooter = threading.Thread(target=shoot, daemon=True)
     where = None
     sys.unraisablehook = unraisable
     try:
+        shooter.start()
+        shot["go"] = True
         try:
-            timer.start()
             work()
         except KeyboardInterrupt as err:
             where = landing(err.__traceback__)
-        while True:  # no interrupt may reach the next trial (or the next test)
+        deadline = None
+        while where is None and not lost:  # wait for the interrupt, which arrives here
             try:
-                timer.cancel()
-                timer.join()
-                if fired.is_set() and where is None:
-                    deadline = time.monotonic() + 5
-                    while time.monotonic() < deadline and not lost.is_set():
-                        time.sleep(1e-4)  # the pending KeyboardInterrupt is raised here
-                    assert lost.is_set(), "the interrupt fired but never arrived"
-                return where or ("lost" if lost.is_set() else "missed")
+                if shot["fired"]:
+                    deadline = deadline or time.monotonic() + 5
+                    assert time.monotonic() < deadline, "the interrupt fired but never arrived"
+                time.sleep(1e-4)
             except KeyboardInterrupt:
-                where = where or "after"
+                where = "after"
+        while not shot["done"]:  # (only its last line is left)
+            time.sleep(1e-4)
+        shooter.join()  # safe now: nothing more can interrupt this thread
+        return where or "lost"
     finally:
         sys.unraisablehook = previous
 
@@ -217,20 +229,20 @@ def check(run, reference):
 
 def trials(scenarios, n, seed):
     """Interrupt runs of each scenario at seeded random moments until `n` interrupts have
-    landed in the training (at most 5n runs). Return the problems found and the tally of where
+    landed in the training (at most 25n runs). Return the problems found and the tally of where
     the interrupts landed.
 
     The delays are drawn uniformly from [0, span], where span starts as the measured duration
-    of a run. On a busy machine the timer thread can be scheduled milliseconds late and miss
-    the run; span then shrinks a little after each miss and grows back after each hit, so
-    that the interrupts keep landing inside the training."""
+    of a run. On a busy machine the shooting thread can be scheduled milliseconds late, and
+    its interrupt lands after the run; span then shrinks a little after each such trial and
+    grows back after each hit, so that the interrupts keep landing inside the training."""
     rng = np.random.default_rng(seed)
     problems, tally = [], collections.Counter()
     for scenario in scenarios:
         reference = trajectory(scenario)
         longest = span = duration(scenario)
         landed = 0
-        for i in range(5 * n):
+        for i in range(25 * n):
             if landed == n:
                 break
             run = Run(*scenario)
@@ -246,9 +258,21 @@ def trials(scenarios, n, seed):
     return problems, tally
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler, whatever this process started with. A process started in
+    the background by a shell without job control (as CI runners and ``make ... &`` do)
+    inherits SIGINT ignored, and then neither a real SIGINT nor ``interrupt_main`` would
+    raise anything."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture
 def fine_timer():
-    """Let the timer thread take the GIL within microseconds rather than 5 ms, so that the
+    """Let the shooting thread take the GIL within microseconds rather than 5 ms, so that the
     interrupts spread over the run instead of bunching at the interpreter's switch points.
     The cyclic garbage collector is paused meanwhile: hooks that other tools register on it
     (hypothesis has one) would otherwise catch some interrupts and drop them ("lost")."""
@@ -266,7 +290,7 @@ def summary(name, tally):
     during = tally["gradient"] + tally["update_"] + tally["loop"]
     return (f"{name}: {sum(tally.values())} trials; during the run {during} (in the gradient "
             f"{tally['gradient']}, in update_ {tally['update_']}, in the loop between them "
-            f"{tally['loop']}); after the run {tally['after']}; missed {tally['missed']}; "
+            f"{tally['loop']}); after the run {tally['after']}; "
             f"lost in Python's own callbacks {tally['lost']}")
 
 
