@@ -60,6 +60,10 @@ def _codes(values, vmax):
     return c.astype(np.intp)
 
 
+def _weights(count):
+    return f"{count} weight is" if count == 1 else f"{count} weights are"
+
+
 def _dense_layers(model):
     """The model's Dense layers in order (a Dense, or a Chain of them, nested Chains flattened)."""
     if isinstance(model, Dense):
@@ -161,7 +165,9 @@ class NetworkDiagram:
     After `update` (or `render`, which also draws): ``values`` holds each column's values on the
     grid (``units × grid²``), ``edges`` is the ``LineCollection`` and ``edge_index`` maps
     ``(layer, out, in)`` (0-based; layer 0 joins the inputs to the first layer) to the edge's
-    position in it.
+    position in it. ``nodes`` maps ``(column, unit)`` to the heat map's ``(left, top, side)``
+    in pixels from the picture's top left corner (column 0 holds the features). ``warning``
+    is the note drawn when weights are NaN or ∞ (the empty string otherwise).
 
     >>> import fluxlite as fl
     >>> model = fl.Chain(fl.Dense(3, 12, fl.tanh), fl.Dense(12, 1, fl.σ))
@@ -207,7 +213,8 @@ class NetworkDiagram:
         self.plot = plot if plot is not None else LivePlot(width, height, dpi, format="jpeg")
         self.fig, self.widget = self.plot.fig, self.plot.widget
         self.model, self._structure = model, None
-        self.values, self.edge_index, self.more_labels = [], {}, []
+        self.values, self.edge_index, self.more_labels, self.nodes = [], {}, [], {}
+        self.warning = ""
         self._check(model)
 
     # ------------------------------------------------------------------ the model's numbers
@@ -287,8 +294,9 @@ class NetworkDiagram:
             codes[bad] = _STEPS + 1                   # ±∞ too: grey, not the sign's colour
             self.edges.set_color(_RGBA[codes])
             bad_weights = sum(int((~np.isfinite(wl)).sum()) for wl in weights)
-            self._note.set_text(f"{bad_weights} weights are NaN or ∞ (grey): training diverged"
-                                if bad_weights else "")
+            self.warning = (f"{_weights(bad_weights)} NaN or ∞ (grey): training diverged"
+                            if bad_weights else "")
+            self._note.set_text(self.warning)
         return self
 
     def render(self, model=None):
@@ -331,7 +339,7 @@ class NetworkDiagram:
         text = "Strongest weights: " + ("; ".join(parts) if parts else "none are finite") + "."
         bad = sum(int((~np.isfinite(w)).sum()) for w in self._weights)
         if bad:
-            text += f" {bad} weight{'s are' if bad > 1 else ' is'} NaN or ∞."
+            text += f" {_weights(bad)} NaN or ∞."
         return text
 
     def _node_name(self, column, unit):
@@ -362,7 +370,7 @@ class NetworkDiagram:
         self._pixels = np.zeros((H, W, 4), np.uint8)
         frame = np.array([int(FRAME[i:i + 2], 16) for i in (1, 3, 5)] + [255], np.uint8)
         labels = ["input"] + [f"layer {k}" for k in range(1, len(sizes) - 1)] + ["output"]
-        self.more_labels, centres, dst, src = [], [], [], []
+        self.more_labels, self.nodes, centres, dst, src = [], {}, [], [], []
         r = np.arange(side)
         cell = (n - 1 - (r * n) // side)[:, None] * n + ((r * n) // side)[None, :]
         offset = 0
@@ -379,6 +387,7 @@ class NetworkDiagram:
                         fontsize=6.5, color=MUTED)
             for k, y in enumerate(ys):
                 px, py = int(round(x - side / 2)), int(round(y - side / 2))
+                self.nodes[(c, k)] = (px, py, side)
                 self._pixels[py - 1:py + side + 1, px - 1:px + side + 1] = frame
                 spot = ((py + r)[:, None] * W + (px + r)[None, :]).ravel()
                 if c == 0:
