@@ -18,6 +18,7 @@ import pytest
 
 pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
+from PIL import Image  # noqa: E402  (matplotlib needs Pillow)
 
 import fluxlite as fl  # noqa: E402
 import widgets.network  # noqa: E402
@@ -185,6 +186,23 @@ def test_a_model_of_another_shape_rebuilds_the_picture():
     assert {c for c, _ in d.nodes} == {0, 1, 2, 3}
 
 
+def test_saving_at_another_resolution_scales_the_nodes_too():
+    d = NetworkDiagram(fl.Dense(np.array([[0.5, 0.0]], np.float32)), extent=(-3, 3, -3, 3),
+                       plot=png_plot())
+    frame = d.render()
+    expected = [node_pixel(d, 1, 0, fx, 0.5) for fx in (0.05, 0.95)]
+    assert near(expected[0], ORANGE) and near(expected[1], BLUE)
+    out = io.BytesIO()
+    d.fig.savefig(out, format="png", dpi=200)            # twice the pixels in each direction
+    big = np.asarray(Image.open(io.BytesIO(out.getvalue())).convert("RGB"))
+    assert big.shape == (600, 1040, 3)
+    left, top, side = d.nodes[(1, 0)]
+    for fx, colour in zip((0.05, 0.95), expected):
+        x, y = 2 * (left + int(fx * (side - 1))), 2 * (top + side // 2)
+        assert near(tuple(int(v) for v in big[y, x]), colour, tol=8)
+    assert d.render() == frame                           # live frames are unchanged
+
+
 def test_a_single_dense_layer_is_drawn_as_inputs_and_output():
     d = NetworkDiagram(fl.Dense(2, 1), plot=png_plot())
     assert d.render()[:4] == b"\x89PNG"
@@ -234,9 +252,11 @@ def test_a_model_whose_first_layer_does_not_take_the_features_is_refused():
         "NetworkDiagram: the model's first layer, Dense(3 => 4), takes 3 inputs, but there are "
         "2 features (x₁, x₂). Give names and a features function for 3 inputs, or start the "
         "model with Dense(2 => 4).")
-    d = NetworkDiagram(mlp(2, 4, 1), grid=4)
+    good = mlp(2, 4, 1)
+    d = NetworkDiagram(good, grid=4)
     with pytest.raises(ValueError, match=r"takes 3 inputs, but there are 2 features"):
         d.update(mlp(3, 4, 1))
+    assert d.model is good and d.update().values[-1].shape == (1, 16)   # still the last good one
 
 
 def test_layers_other_than_dense_are_refused():
@@ -300,7 +320,8 @@ def test_the_extent_from_data_is_the_decision_boundarys_square():
 # --------------------------------------------------------------------------- examples, picture
 
 def test_the_public_examples_run():
-    result = doctest.testmod(widgets.network, optionflags=doctest.ELLIPSIS)
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE     # as pyproject.toml sets them
+    result = doctest.testmod(widgets.network, optionflags=flags)
     assert result.attempted >= 10 and result.failed == 0
 
 

@@ -39,14 +39,10 @@ FRAME = "#b0b5ba"
 _STEPS = 256                      # codes 0 … 256 run over the scale (128 is zero); 257 is NaN
 
 
-def _lookup_table():
-    t = np.linspace(-1.0, 1.0, _STEPS + 1)[:, None]
-    neg, mid, pos = (np.array(to_rgba(c)) for c in (NEGATIVE, ZERO, POSITIVE))
-    rgba = np.where(t < 0, mid + (neg - mid) * -t, mid + (pos - mid) * t)
-    return np.vstack([rgba, to_rgba(NOT_FINITE)])
-
-
-_RGBA = _lookup_table()                              # floats, for the edges
+_NEG, _MID, _POS = (np.array(to_rgba(c)) for c in (NEGATIVE, ZERO, POSITIVE))
+_T = np.linspace(-1.0, 1.0, _STEPS + 1)[:, None]
+_RGBA = np.vstack([np.where(_T < 0, _MID - (_NEG - _MID) * _T, _MID + (_POS - _MID) * _T),
+                   to_rgba(NOT_FINITE)])               # floats, for the edges
 _RGBA8 = np.round(_RGBA * 255).astype(np.uint8)      # bytes, for the heat maps
 
 
@@ -123,12 +119,9 @@ def layer_outputs(model, x):
 
 
 class _FigurePixels(AxesImage):
-    """An image of RGBA bytes laid over the whole figure, one byte row per pixel row.
-
-    Drawn at the figure's own size, the bytes go to the canvas as they are: matplotlib's
-    resampling and masking of a full-figure image would cost more than the rest of a frame.
-    At any other size (``savefig`` with another dpi) it is an ordinary ``AxesImage``.
-    """
+    """RGBA bytes over the whole figure. At the figure's own size they go to the canvas as they
+    are (matplotlib's resampling and masking would cost more than the rest of a frame); at any
+    other size (``savefig`` at another dpi) this is an ordinary ``AxesImage``."""
 
     def make_image(self, renderer, magnification=1.0, unsampled=False):
         A = self._A
@@ -194,15 +187,15 @@ class NetworkDiagram:
         if not (isinstance(max_nodes, (int, np.integer)) and max_nodes >= 1):
             raise ValueError(f"NetworkDiagram: max_nodes must be a whole number, 1 or more, got "
                              f"{max_nodes!r}.")
-        self.grid, self.vmax, self.wmax, self.output = int(grid), vmax, wmax, output
-        self.max_nodes = int(max_nodes)
+        self.grid, self.max_nodes = int(grid), int(max_nodes)
+        self.vmax, self.wmax, self.output = vmax, wmax, output
         self.extent = self._extent(extent, data)
         g1 = np.linspace(self.extent[0], self.extent[1], self.grid)
         g2 = np.linspace(self.extent[2], self.extent[3], self.grid)
         gx, gy = np.meshgrid(g1, g2)                   # row r of the grid: x₂ = g2[r]
         self.points = np.stack([gx.ravel(), gy.ravel()]).astype(np.float32)
-        inputs = self.points if features is None else features(self.points)
-        inputs = np.asarray(inputs, dtype=np.float32)
+        inputs = np.asarray(self.points if features is None else features(self.points),
+                            dtype=np.float32)
         if inputs.ndim != 2 or inputs.shape != (len(self.names), self.points.shape[1]):
             raise ValueError(
                 f"NetworkDiagram: features(X) must return one row per name ({len(self.names)}: "
@@ -212,10 +205,9 @@ class NetworkDiagram:
         self.inputs = inputs
         self.plot = plot if plot is not None else LivePlot(width, height, dpi, format="jpeg")
         self.fig, self.widget = self.plot.fig, self.plot.widget
-        self.model, self._structure = model, None
-        self.values, self.edge_index, self.more_labels, self.nodes = [], {}, [], {}
-        self.warning = ""
         self._check(model)
+        self.model, self._structure, self.warning = model, None, ""
+        self.values, self.edge_index, self.more_labels, self.nodes = [], {}, [], {}
 
     # ------------------------------------------------------------------ the model's numbers
     def _extent(self, extent, data):
@@ -235,7 +227,7 @@ class NetworkDiagram:
         return extent
 
     def _check(self, model):
-        """The model's layers, checked against the features; the weights each column's edges show."""
+        """The model's Dense layers, checked against the features and the output setting."""
         layers = _dense_layers(model)
         first = layers[0].weight.shape
         if first[1] != len(self.names):
@@ -273,9 +265,8 @@ class NetworkDiagram:
         'Strongest weights: x₂ → output −3; x₁ → output ...'
         """
         with self.plot.lock:
-            if model is not None:
-                self.model = model
-            layers = self._check(self.model)
+            layers = self._check(self.model if model is None else model)
+            self.model = self.model if model is None else model
             values, weights = self._columns(layers)
             structure = tuple(w.shape for w in weights)
             if structure != self._structure:
@@ -284,7 +275,8 @@ class NetworkDiagram:
             self.values, self._weights = values, weights
             n = self.max_nodes
             shown = np.concatenate([v[:n] for v in values[1:]])
-            self._pixels.reshape(-1, 4)[self._dst] = _RGBA8[_codes(shown, self.vmax).ravel()[self._src]]
+            codes = _codes(shown, self.vmax).ravel()
+            self._pixels.reshape(-1, 4)[self._dst] = _RGBA8[codes[self._src]]
             self._image.set_data(self._pixels)
             w = np.concatenate([wl[:n, :n].ravel() for wl in weights])
             bad = ~np.isfinite(w)
@@ -300,10 +292,10 @@ class NetworkDiagram:
         return self
 
     def render(self, model=None):
-        """`update` from `model` (or the last one), draw into ``widget`` and return the PNG bytes.
+        """`update` from `model` (or the last one), draw into ``widget``, return the image bytes.
 
-        Call it once per frame; a frame redraws only the nodes, edges and note over a cached
-        background.
+        Call it once per frame: a frame draws the nodes, edges and note over a cached
+        background (PNG or JPEG bytes, as `plot` encodes them).
 
         >>> import fluxlite as fl
         >>> d = NetworkDiagram(fl.Dense(2, 1), grid=4, width=2, height=1)
@@ -323,19 +315,17 @@ class NetworkDiagram:
         >>> m = fl.Chain(fl.Dense(2, 2, fl.tanh), fl.Dense(2, 1))
         >>> m[0].weight[:] = [[0.5, -2.0], [0.1, 0.0]]
         >>> m[1].weight[:] = [[1.5, float("nan")]]
-        >>> NetworkDiagram(m, grid=4).update().describe(top=2)
-        'Strongest weights: x₂ → layer 1 neuron 1 −2; layer 1 neuron 1 → output 1.5. 1 weight is NaN or ∞.'
+        >>> print(NetworkDiagram(m, grid=4).describe(top=2))
+        Strongest weights: x₂ → layer 1 neuron 1 −2; layer 1 neuron 1 → output 1.5. 1 weight
+        is NaN or ∞.
         """
         if not self.values:
             self.update()
-        found = []
-        for k, w in enumerate(self._weights):
-            for (j, i), v in np.ndenumerate(w):
-                if math.isfinite(v):
-                    found.append((abs(float(v)), k, j, i, float(v)))
-        found.sort(key=lambda t: -t[0])
+        found = sorted(((k, j, i, float(v)) for k, w in enumerate(self._weights)
+                        for (j, i), v in np.ndenumerate(w) if math.isfinite(v)),
+                       key=lambda t: -abs(t[3]))
         parts = [f"{self._node_name(k, i)} → {self._node_name(k + 1, j)} "
-                 f"{float(f'{v:.3g}'):g}".replace("-", "−") for _, k, j, i, v in found[:top]]
+                 f"{float(f'{v:.3g}'):g}".replace("-", "−") for k, j, i, v in found[:top]]
         text = "Strongest weights: " + ("; ".join(parts) if parts else "none are finite") + "."
         bad = sum(int((~np.isfinite(w)).sum()) for w in self._weights)
         if bad:
@@ -350,7 +340,7 @@ class NetworkDiagram:
         return f"layer {column} neuron {unit + 1}"
 
     def _layout(self, sizes):
-        """Place the columns and build the artists for columns of `sizes` units (once per shape)."""
+        """Place columns of `sizes` units and make the artists (again only for a new shape)."""
         plot, fig, n, cap = self.plot, self.fig, self.grid, self.max_nodes
         fig.clf()
         plot.invalidate(forget=True)
@@ -359,14 +349,14 @@ class NetworkDiagram:
         ax.set_axis_off()
         W, H = plot.canvas.get_width_height()
         ax.set_xlim(0, W)
-        ax.set_ylim(H, 0)                              # data coordinates are pixels from the top left
+        ax.set_ylim(H, 0)                       # data coordinates: pixels from the top left
         top, bottom = 18, 14
         left = 10 + 6 * max(len(s) for s in self.names)
         shown = [min(s, cap) for s in sizes]
         rows = [min(s, cap) + (0.7 if s > cap else 0) for s in sizes]
         pitch_y = (H - top - bottom) / max(rows)
         pitch_x = (W - left - 6) / len(sizes)
-        side = int(max(6, min(0.8 * pitch_y, 0.5 * pitch_x, 56)))
+        side = int(max(2, min(0.8 * pitch_y, 0.5 * pitch_x, 56)))
         self._pixels = np.zeros((H, W, 4), np.uint8)
         frame = np.array([int(FRAME[i:i + 2], 16) for i in (1, 3, 5)] + [255], np.uint8)
         labels = ["input"] + [f"layer {k}" for k in range(1, len(sizes) - 1)] + ["output"]
@@ -416,4 +406,3 @@ class NetworkDiagram:
                 color=MUTED, va="bottom")
         self._note = plot.animate(ax.text(W - 6, H - 3, "", fontsize=6.5, color="#b42318",
                                           ha="right", va="bottom"))
-        self._side = side
