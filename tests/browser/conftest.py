@@ -1,4 +1,5 @@
-"""Browser tests: real JupyterLab and Voilà servers, driven in headless Chromium by Playwright.
+"""Browser tests: real JupyterLab, Notebook 7 and Voilà servers, driven in headless Chromium by
+Playwright.
 
 * The browser is Debian's ``/usr/bin/chromium`` (``make test`` installs it); Playwright's own
   browser download is never used. Without the browser or the ``playwright`` package, these tests
@@ -6,10 +7,13 @@
 * Each server gets a free port on 127.0.0.1, no token, and temporary config, settings,
   workspace and runtime directories, so nothing from the developer's own Jupyter set-up leaks in.
   It runs in its own process group and is always killed, even when a test fails.
+* Autosave is off in JupyterLab and Notebook 7 (their settings directory is private), so a
+  notebook run by a test is never written back into the repository.
 * Every wait is bounded. Every JavaScript console error and uncaught page error is collected,
   and a test fails if there is any. Screenshots and server logs go to ``test-artifacts/``.
 """
 import contextlib
+import http.cookiejar
 import json
 import os
 import re
@@ -93,7 +97,8 @@ def _kill_kernels_of(runtime_dir):
 
 @contextlib.contextmanager
 def jupyter_server(kind, tmp_path, timeout=90):
-    """Start ``jupyter lab`` or ``voila lessons/dashboard.ipynb``; yield its base URL; kill it."""
+    """Start ``jupyter lab``, ``jupyter notebook`` (kind "notebook", Notebook 7) or ``voila
+    lessons/dashboard.ipynb``, all serving the repository; yield its base URL; kill it."""
     port = free_port()
     home = tmp_path / f"{kind}-home"
     dirs = {name: home / name for name in ("config", "runtime", "settings", "workspaces")}
@@ -104,6 +109,11 @@ def jupyter_server(kind, tmp_path, timeout=90):
     notif.mkdir(parents=True)
     (notif / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Running a notebook makes it unsaved; autosave (every 120 s by default) would then write
+    # the executed notebook, outputs and widget state included, over the lesson.
+    docmanager = dirs["settings"] / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     env = dict(os.environ, JUPYTER_CONFIG_DIR=str(dirs["config"]),
                JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTER_PLATFORM_DIRS="1",
                IPYTHONDIR=str(home / "ipython"), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
@@ -117,10 +127,26 @@ def jupyter_server(kind, tmp_path, timeout=90):
                "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
                *root_flag]
         probe = f"http://127.0.0.1:{port}/api/status"
+    elif kind == "notebook":
+        cmd = [str(BIN / "jupyter-notebook"), "--no-browser", f"--port={port}",
+               "--ip=127.0.0.1", "--ServerApp.token=", "--ServerApp.password=",
+               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={ROOT}",
+               # The page reads its settings from JupyterLab's server extension: both apps
+               # get the private directories.
+               *(f"--{app}.{name}_dir={dirs[folder]}" for app in ("JupyterNotebookApp", "LabApp")
+                 for name, folder in (("user_settings", "settings"), ("workspaces", "workspaces"))),
+               "--JupyterNotebookApp.expose_app_in_browser=True", "--LabApp.news_url=",
+               "--LabApp.extension_manager=readonly", *root_flag]
+        probe = f"http://127.0.0.1:{port}/api/status"
     else:
         cmd = [str(BIN / "voila"), "lessons/dashboard.ipynb", "--no-browser", f"--port={port}",
                "--Voila.ip=127.0.0.1", "--token=", "--Voila.port_retries=0",
-               "--VoilaConfiguration.show_tracebacks=True"]
+               "--VoilaConfiguration.show_tracebacks=True",
+               # Notebook 7 installs a JupyterLab-only extension (the "Open in Notebook"
+               # buttons); Voilà loads every installed extension, and this one fails in Voilà
+               # with a console error ("The getter for the shared module is not a function"),
+               # a known Voilà problem that has nothing to do with the dashboard.
+               "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
         probe = f"http://127.0.0.1:{port}/fluxlite-probe"   # any answer means it is up
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{kind}-server.log"
@@ -156,13 +182,23 @@ def voila_server(browser, tmp_path):
 
 
 class ConsoleErrors(list):
-    """Every console error and uncaught exception of a page, as text."""
+    """Every console error and uncaught exception of a page, as text.
+
+    ``known`` holds (message, place) pairs of errors that a Jupyter front end itself raises
+    on every page, whatever the notebook: an error whose text contains the message and whose
+    source URL or stack contains the place goes to ``skipped`` instead.
+    """
 
     def attach(self, page):
-        page.on("console", lambda m: m.type == "error" and self.append(
-            f"console.error: {m.text} ({m.location.get('url', '')})"))
-        page.on("pageerror", lambda e: self.append(f"uncaught: {e}"))
+        self.known, self.skipped = [], []
+        page.on("console", lambda m: m.type == "error" and self._add(
+            f"console.error: {m.text} ({m.location.get('url', '')})", m.location.get("url", "")))
+        page.on("pageerror", lambda e: self._add(f"uncaught: {e}", e.stack or ""))
         return self
+
+    def _add(self, text, where):
+        known = any(message in text and place in where for message, place in self.known)
+        (self.skipped if known else self).append(text)
 
 
 @pytest.fixture(scope="session")
@@ -221,22 +257,84 @@ def shared_lab_server(browser, tmp_path_factory):
         yield url
 
 
+@pytest.fixture(scope="session")
+def shared_notebook7_server(browser, tmp_path_factory):
+    """One Notebook 7 server for the session; use it through ``notebook7_server``."""
+    with jupyter_server("notebook", tmp_path_factory.mktemp("shared-notebook7")) as url:
+        yield url
+
+
+@pytest.fixture
+def notebook7_server(shared_notebook7_server):
+    """The shared Notebook 7 server, with no kernel running when the test starts.
+
+    The server keeps one kernel per notebook path: without this, a test opening a notebook
+    that an earlier test opened would get the earlier test's kernel and its state.
+    """
+    base = shared_notebook7_server
+    # The server wants its XSRF cookie back in a header on a DELETE; a page sets the cookie.
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.open(f"{base}/tree", timeout=30).close()
+    xsrf = {c.name: c.value for c in jar}["_xsrf"]
+    with opener.open(f"{base}/api/sessions", timeout=10) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        opener.open(urllib.request.Request(f"{base}/api/sessions/{session['id']}",
+                                           headers={"X-XSRFToken": xsrf}, method="DELETE"),
+                    timeout=30).close()
+    yield base
+
+
+# Notebook 7.6 itself raises this on every page load, with or without our settings and
+# whatever the notebook holds: its keyboard-shortcuts plugin looks up the schema of the
+# document manager's settings in a list that does not hold them. The settings still apply
+# (the tests check that autosave is off) and nothing on the page changes.
+NOTEBOOK7_OWN_ERRORS = [("Cannot read properties of undefined (reading 'schema')",
+                         "/static/notebook/notebook_core.")]
+
+KERNEL_IDLE = """() => {
+    const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+    const k = w && w.sessionContext && w.sessionContext.session
+              && w.sessionContext.session.kernel;
+    return k && k.status === 'idle';
+}"""
+
+AUTOSAVE = """async () => {
+    const plugin = await window.jupyterapp.serviceManager.settings.fetch(
+        '@jupyterlab/docmanager-extension:plugin');
+    return JSON.parse(plugin.raw || '{}').autosave;
+}"""
+
+
+def _open_and_wait_for_kernel(page, url, app, timeout):
+    page.goto(url)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout)
+    page.wait_for_function(KERNEL_IDLE, timeout=timeout)
+    name = page.evaluate("window.jupyterapp.name")
+    assert name == app, f"{url} opened in {name!r}, not in {app}"
+    assert page.evaluate(AUTOSAVE) is False, \
+        "autosave is on: the run notebook would be written back into the repository"
+    assert page.evaluate("window.jupyterapp.commands.hasCommand('notebook:run-all-cells')")
+
+
 def open_and_run_in_lab(page, base_url, notebook, timeout=90_000):
     """Open `notebook` (a path under the repository) in JupyterLab, wait for its kernel, run all.
 
     The file browser is opened in the left sidebar, as a student has it.
     """
-    page.goto(f"{base_url}/lab/tree/{notebook}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout)
-    page.wait_for_function(
-        """() => {
-            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const k = w && w.sessionContext && w.sessionContext.session
-                      && w.sessionContext.session.kernel;
-            return k && k.status === 'idle';
-        }""", timeout=timeout)
+    _open_and_wait_for_kernel(page, f"{base_url}/lab/tree/{notebook}", "JupyterLab", timeout)
     page.evaluate("window.jupyterapp.commands.execute('filebrowser:activate')")
     page.wait_for_selector(".jp-FileBrowser", state="visible", timeout=10_000)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def open_and_run_in_notebook7(page, base_url, notebook, timeout=90_000):
+    """Open `notebook` in Notebook 7 (its own page, ``/notebooks/...``), wait for its kernel,
+    run all cells through the same command JupyterLab has."""
+    page.console_errors.known += NOTEBOOK7_OWN_ERRORS
+    _open_and_wait_for_kernel(page, f"{base_url}/notebooks/{notebook}", "Jupyter Notebook",
+                              timeout)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
@@ -267,3 +365,9 @@ def new_page(browser):
 def open_in_lab():
     """`open_and_run_in_lab`, for test modules (they cannot import this conftest by name)."""
     return open_and_run_in_lab
+
+
+@pytest.fixture(scope="session")
+def open_in_notebook7():
+    """`open_and_run_in_notebook7`, for test modules."""
+    return open_and_run_in_notebook7

@@ -1,17 +1,46 @@
-"""The training dashboard in a real browser: JupyterLab and Voilà serving lessons/dashboard.ipynb.
+"""The training dashboard in a real browser: lessons/dashboard.ipynb in JupyterLab, Notebook 7
+and Voilà.
 
-Each test runs the notebook, presses ▶, moves the learning-rate slider while training runs,
-presses ❚❚, and checks that the epoch counter advanced, that the kernel took the new learning
-rate without starting a new run, and that the loss plot's picture changed. Any JavaScript
-console error fails the test. Screenshots go to test-artifacts/.
+Each of the three runs the notebook, presses ▶, moves the learning-rate slider while training
+runs, presses ❚❚, and checks that the epoch counter advanced, that the kernel took the new
+learning rate without starting a new run, and that the loss plot's picture changed. In
+JupyterLab (file browser open) and Notebook 7, a 1440×900 window must show every control the
+notebook's text names in bold without clipping it on the right. Any JavaScript console error
+fails a test. Screenshots go to test-artifacts/.
 """
+import json
 import re
 import time
 from pathlib import Path
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
 
 NOTEBOOK = "lessons/dashboard.ipynb"
+
+
+def field(caption):
+    """The dashboard's control under the small caption `caption`."""
+    return f".fl-field:has(.fl-label:text-is('{caption}'))"
+
+
+# Each term the notebook's text puts in bold, and the part of the dashboard it means.
+NAMED_IN_BOLD = {
+    "▶": ".fl-start", "❚❚": ".fl-start",
+    "loss curves": ".fl-loss-plot",
+    "decision boundary": ".fl-output-plot",
+    "gradient norm per layer": ".fl-grad-plot",
+    "learning rate": ".fl-lr",
+    "optimizer": field("optimizer"),
+    "hidden layers": ".fl-depth",
+    "activation": field("activation"),
+    "spiral": field("which data set?"),
+    "Show code": ".fl-showcode",
+}
+# What the text names without bold: the status line's message, the list of runs under the
+# loss plot, the neurons of each layer.
+NAMED_IN_PLAIN = {"the status line": ".fl-status", "the list of runs": ".fl-runs",
+                  "neurons per layer": ".fl-width"}
 
 
 def epoch_of(page):
@@ -43,6 +72,24 @@ def shoot(page, name):
     return path
 
 
+def drag_learning_rate_left(page):
+    """Drag the learning-rate slider's handle a third of its track to the left with the mouse.
+
+    (A student could also press ← on the focused handle; in Notebook 7 the notebook keeps the
+    arrow keys from every ipywidgets slider, so the mouse is what works everywhere.)
+    """
+    slider = page.locator(".fl-dash .fl-lr")
+    slider.scroll_into_view_if_needed()
+    track = slider.locator(".noUi-target").bounding_box()
+    handle = slider.locator(".noUi-handle").bounding_box()
+    assert track and handle, "the learning-rate slider is not visible"
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - track["width"] / 3, y, steps=8)
+    page.mouse.up()
+
+
 def exercise_dashboard(page, name):
     """Start, move the learning rate, pause; check the counter, the status and the plot."""
     wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
@@ -55,10 +102,7 @@ def exercise_dashboard(page, name):
     wait_for(page, lambda: epoch_of(page) > epoch0 + 2, "training to advance the epochs")
     assert "Training" in status_of(page)
 
-    handle = page.locator(".fl-lr .noUi-handle")
-    handle.focus()
-    for _ in range(12):               # noUiSlider moves one step per key press
-        handle.press("ArrowLeft")
+    drag_learning_rate_left(page)
     wait_for(page, lambda: "the run goes on" in status_of(page),
              "the kernel to take the new learning rate")
     lr_text = re.search(r"learning rate = ([0-9.e+-]+)", status_of(page)).group(1)
@@ -84,19 +128,16 @@ def exercise_dashboard(page, name):
     assert page.console_errors == [], "JavaScript console errors:\n" + "\n".join(page.console_errors)
 
 
-def test_dashboard_in_jupyterlab(page, lab_server):
-    page.goto(f"{lab_server}/lab/tree/{NOTEBOOK}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=60_000)
-    page.wait_for_function(
-        """() => {
-            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-            const k = w && w.sessionContext && w.sessionContext.session
-                      && w.sessionContext.session.kernel;
-            return k && k.status === 'idle';
-        }""", timeout=90_000)
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+def test_dashboard_in_jupyterlab(page, lab_server, open_in_lab):
+    open_in_lab(page, lab_server, NOTEBOOK)
     page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
     exercise_dashboard(page, "jupyterlab")
+
+
+def test_dashboard_in_notebook7(page, notebook7_server, open_in_notebook7):
+    open_in_notebook7(page, notebook7_server, NOTEBOOK)
+    page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
+    exercise_dashboard(page, "notebook7")
 
 
 def test_dashboard_in_voila(page, voila_server):
@@ -111,36 +152,79 @@ def box(page, selector):
     return b
 
 
+def test_every_term_in_bold_is_a_dashboard_part_the_laptop_tests_check():
+    """The laptop tests look for each control the notebook's text names; a term newly put in
+    bold needs its place in NAMED_IN_BOLD, or it would go unchecked."""
+    nb = json.loads((ROOT / NOTEBOOK).read_text())
+    bold = {term for cell in nb["cells"] if cell["cell_type"] == "markdown"
+            for term in re.findall(r"\*\*(.+?)\*\*", "".join(cell["source"]))}
+    assert bold, "the notebook's text puts nothing in bold"
+    assert bold == set(NAMED_IN_BOLD), (
+        f"in bold in the text but unknown here: {sorted(bold - set(NAMED_IN_BOLD))}; "
+        f"known here but no longer in bold: {sorted(set(NAMED_IN_BOLD) - bold)}")
+
+
+OVERFLOW = """(dash) => {
+    const out = dash.closest('.jp-OutputArea-output');
+    const scroller = dash.closest('.jp-WindowedPanel-outer') || dash.closest('.jp-Notebook');
+    return {output: [out.scrollWidth, out.clientWidth],
+            notebook: [scroller.scrollWidth, scroller.clientWidth]};
+}"""
+
+
+def check_fits_a_laptop(page, name, width=1440):
+    """Every part the notebook's text names is inside the notebook panel and the window's
+    width, nothing scrolls sideways, the status line sits beside ▶ and the decision boundary
+    starts within one screen of the dashboard's top."""
+    page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
+    wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
+    page.locator(".fl-dash").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    panel = page.locator(".jp-NotebookPanel", has=page.locator(".fl-dash")).first.bounding_box()
+    dash = box(page, ".fl-dash")
+    parts = {**NAMED_IN_BOLD, **NAMED_IN_PLAIN}
+    boxes = {what: box(page, f".fl-dash {selector}") for what, selector in parts.items()}
+    shot = ARTIFACTS / f"dashboard-{name}-{width}x{page.viewport_size['height']}"
+    page.screenshot(path=f"{shot}.png")
+    report = "; ".join(f"{k}: x={b['x']:.0f} y={b['y'] - dash['y']:.0f} (from the dashboard's "
+                       f"top) w={b['width']:.0f} h={b['height']:.0f}" for k, b in boxes.items())
+    report += f"; panel x={panel['x']:.0f}..{panel['x'] + panel['width']:.0f}"
+    print(report)
+    right = min(panel["x"] + panel["width"], width)
+    for what, b in boxes.items():
+        assert b["x"] >= panel["x"] - 1, f"{what} starts left of the notebook panel: {report}"
+        assert b["x"] + b["width"] <= right + 1, f"{what} is clipped on the right: {report}"
+    sideways = page.locator(".fl-dash").evaluate(OVERFLOW)
+    for where, (scroll, client) in sideways.items():
+        assert scroll <= client + 1, f"the {where} scrolls sideways: {scroll} > {client} px"
+    start, status = boxes["▶"], boxes["the status line"]
+    gap = max(status["y"] - (start["y"] + start["height"]),
+              start["y"] - (status["y"] + status["height"]), 0)
+    assert gap <= 120, f"the status line is {gap:.0f} px from the ▶ button: {report}"
+    top = boxes["decision boundary"]["y"] - dash["y"]
+    assert top <= 900, f"the decision boundary starts {top:.0f} px below the dashboard's top"
+    page.locator(".fl-dash .fl-showcode").evaluate("e => e.scrollIntoView({block: 'end'})")
+    page.wait_for_timeout(300)
+    page.screenshot(path=f"{shot}-scrolled.png")        # the dashboard's lower half
+    assert page.console_errors == [], \
+        "JavaScript console errors:\n" + "\n".join(page.console_errors)
+
+
 def test_dashboard_fits_a_laptop_in_jupyterlab(new_page, lab_server, open_in_lab):
-    """1440×900 with the file browser open: nothing is clipped on the right, the status line
-    sits beside the ▶ button, and the decision boundary starts high on the dashboard."""
+    """1440×900 with the file browser open."""
     page = new_page(1440, 900)
     try:
         open_in_lab(page, lab_server, NOTEBOOK)
-        page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
-        wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
-        page.locator(".fl-dash").evaluate("e => e.scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(300)
-        panel = page.locator(".jp-NotebookPanel", has=page.locator(".fl-dash")).first.bounding_box()
-        dash = box(page, ".fl-dash")
-        boxes = {"▶": box(page, ".fl-dash .fl-start"), "status": box(page, ".fl-dash .fl-status"),
-                 "learning rate": box(page, ".fl-dash .fl-lr"),
-                 "decision boundary": box(page, ".fl-dash .fl-output-plot")}
-        shoot(page, "jupyterlab-laptop-1440x900")
-        report = "; ".join(f"{k}: x={b['x']:.0f} y={b['y'] - dash['y']:.0f} (from the dashboard's "
-                           f"top) w={b['width']:.0f} h={b['height']:.0f}" for k, b in boxes.items())
-        report += f"; panel x={panel['x']:.0f}..{panel['x'] + panel['width']:.0f}"
-        print(report)
-        right = min(panel["x"] + panel["width"], 1440)
-        for name, b in boxes.items():
-            assert b["x"] >= panel["x"] - 1, f"{name} starts left of the notebook panel: {report}"
-            assert b["x"] + b["width"] <= right + 1, f"{name} is clipped on the right: {report}"
-        start, status = boxes["▶"], boxes["status"]
-        gap = max(status["y"] - (start["y"] + start["height"]), start["y"] - (status["y"] + status["height"]), 0)
-        assert gap <= 120, f"the status line is {gap:.0f} px from the ▶ button: {report}"
-        top = boxes["decision boundary"]["y"] - dash["y"]
-        assert top <= 900, f"the decision boundary starts {top:.0f} px below the dashboard's top"
-        assert page.console_errors == [], \
-            "JavaScript console errors:\n" + "\n".join(page.console_errors)
+        check_fits_a_laptop(page, "jupyterlab")
     finally:
-        page.context.close()       # else JupyterLab's autosave may write the run notebook back
+        page.context.close()
+
+
+def test_dashboard_fits_a_laptop_in_notebook7(new_page, notebook7_server, open_in_notebook7):
+    """1440×900: Notebook 7 centres the notebook in a column narrower than the window."""
+    page = new_page(1440, 900)
+    try:
+        open_in_notebook7(page, notebook7_server, NOTEBOOK)
+        check_fits_a_laptop(page, "notebook7")
+    finally:
+        page.context.close()
