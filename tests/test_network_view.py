@@ -336,7 +336,7 @@ def trained_circles_model(steps=300):
     return model, X, labels
 
 
-def test_a_trained_circles_model_is_saved_for_a_look(tmp_path):
+def test_a_trained_circles_model_is_saved_for_a_look():
     model, X, labels = trained_circles_model()
     accuracy = np.mean((model(X)[0] > 0) == (labels == 1))
     assert accuracy > 0.95

@@ -9,7 +9,9 @@ between columns are the weights: their colour is the weight's sign, their width 
 One forward pass over the grid, with NumPy in float32, gives every node's values at once
 (`layer_outputs`). A frame changes the data of artists made once (one ``AxesImage`` holding all
 nodes, one ``LineCollection`` of edges) and draws them with `widgets.liveplot.LivePlot`'s
-blitting, so the diagram can be redrawn live while a network trains.
+blitting, so the diagram can be redrawn live while a network trains: a live view makes one
+diagram per data set and calls ``diagram.render(model)`` each frame, holding the model still
+during the call (a model of another shape, after the layers changed, rebuilds the picture).
 
 >>> import fluxlite as fl
 >>> fl.seed(0)
