@@ -234,6 +234,14 @@ def test_nan_and_infinite_weights_are_drawn_grey_with_a_note():
     assert d.warning == "" and not near(node_pixel(d, 2, 0, 0.5, 0.5), GREY)
 
 
+def test_nan_weights_are_counted_in_the_model_also_with_the_margin_output():
+    model = mlp(2, 3, 2)
+    model[1].weight[:, 1] = np.nan              # both logits' weights from one neuron
+    d = NetworkDiagram(model, output="margin", grid=4).update()
+    assert d.warning == "2 weights are NaN or ∞ (grey): training diverged"
+    assert d.describe().endswith(" 2 weights are NaN or ∞.")
+
+
 def test_describe_names_the_strongest_weights_in_order():
     m = fl.Chain(fl.Dense(2, 2, fl.tanh), fl.Dense(2, 1))
     m[0].weight[:] = [[0.5, -2.0], [0.1, 0.0]]

@@ -287,9 +287,9 @@ class NetworkDiagram:
             codes = _codes(w / self.wmax, 1.0)
             codes[bad] = _STEPS + 1                   # ±∞ too: grey, not the sign's colour
             self.edges.set_color(_RGBA[codes])
-            bad_weights = sum(int((~np.isfinite(wl)).sum()) for wl in weights)
-            self.warning = (f"{_weights(bad_weights)} NaN or ∞ (grey): training diverged"
-                            if bad_weights else "")
+            self._bad = sum(int((~np.isfinite(layer.weight)).sum()) for layer in layers)
+            self.warning = (f"{_weights(self._bad)} NaN or ∞ (grey): training diverged"
+                            if self._bad else "")
             self._note.set_text(self.warning)
         return self
 
@@ -329,9 +329,8 @@ class NetworkDiagram:
         parts = [f"{self._node_name(k, i)} → {self._node_name(k + 1, j)} "
                  f"{float(f'{v:.3g}'):g}".replace("-", "−") for k, j, i, v in found[:top]]
         text = "Strongest weights: " + ("; ".join(parts) if parts else "none are finite") + "."
-        bad = sum(int((~np.isfinite(w)).sum()) for w in self._weights)
-        if bad:
-            text += f" {_weights(bad)} NaN or ∞."
+        if self._bad:
+            text += f" {_weights(self._bad)} NaN or ∞."
         return text
 
     def _node_name(self, column, unit):
