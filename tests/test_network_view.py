@@ -155,6 +155,7 @@ def test_the_picture_changes_with_the_model_and_not_without():
     d = NetworkDiagram(model, plot=png_plot())
     first = d.render()
     first_pixels = pixels(d)
+    artists = list(d.fig.axes[0].get_children())
     assert d.render() == first and np.array_equal(pixels(d), first_pixels)
     model[0].bias[1] += 0.8                  # one neuron's heat map moves
     changed = d.render()
@@ -162,6 +163,7 @@ def test_the_picture_changes_with_the_model_and_not_without():
     model[0].bias[1] -= 0.8
     assert d.render() == first
     assert d.plot.full_draws == 1            # frames only redraw the nodes and edges
+    assert list(d.fig.axes[0].get_children()) == artists   # the same artists, new data
 
 
 def test_wide_layers_show_the_first_max_nodes_and_say_how_many_more():

@@ -155,7 +155,7 @@ class NetworkDiagram:
       blue where the second class wins, with the last layer's weights ``W[1] − W[0]``;
     * the picture is drawn by `plot` (a `LivePlot`; if not given, one of `width` × `height`
       inches at `dpi` that sends JPEG, several times quicker to encode than PNG) into
-      ``widget``. NaN or ∞ weights and NaN values are drawn dark grey, with a note.
+      ``widget``; the figure is the diagram's alone (a new shape clears it). NaN or ∞ weights and NaN values are drawn dark grey, with a note.
 
     After `update` (or `render`, which also draws): ``values`` holds each column's values on the
     grid (``units × grid²``), ``edges`` is the ``LineCollection`` and ``edge_index`` maps
