@@ -207,7 +207,10 @@ def browser():
         pytest.skip(MISSING)
     (ARTIFACTS / "external-requests.txt").unlink(missing_ok=True)   # this run's list only
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        # Playwright hides scrollbars in headless mode; a student's Chromium or Firefox on
+        # Linux or Windows shows them, and they take room: so the tests and screenshots do too.
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+                              ignore_default_args=["--hide-scrollbars"])
         try:
             yield b
         finally:
