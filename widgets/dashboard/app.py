@@ -18,7 +18,7 @@ from ..runners import make_runner
 from .running import Running
 from .codegen import training_code
 from .controls import box_value
-from .data import DATASETS
+from .data import DATASETS, features_apply
 from .layout import build_layout, close_tree
 from .output import output_mode
 from .panel import CONTROLS, ControlPanel
@@ -211,6 +211,16 @@ class TrainingDashboard(Running):
         """A value the controls will not take: say why in the status line; nothing changes."""
         self._set_status(message, "warn")
 
+    def _on_reg_rate(self, change):
+        self._queue_change("penalty", "rate", float(change["new"]))
+
+    def _on_view(self, change):
+        """Show or hide the test points, draw the boundary in hard or soft colours."""
+        self.screen.output_view.options(show_test=self.show_test.value,
+                                        discrete=self.discretize.value)
+        if not self.running:
+            self._render()
+
     def _on_lr(self, change):
         if "eta" in getattr(fl, self.optimizer.value)._fields:
             self._queue_change("optimizer", "eta", float(change["new"]))
@@ -222,8 +232,11 @@ class TrainingDashboard(Running):
             with self._lock:
                 self.trainer.apply_pending()
                 self._draw_texts()
-        what = "learning rate" if name == "eta" else name
-        if self.run.steps:
+        what = {"eta": "learning rate", "rate": "regularization rate"}.get(name, name)
+        if target == "penalty" and "penalty" not in self._rules:
+            self.status = (f"regularization rate = {fmt(value)}: it applies once the "
+                           f"regularization is L1 or L2.")
+        elif self.run.steps:
             self.status = f"{what} = {fmt(value)} from step {self.run.steps + 1} on (the run goes on)."
 
     def _on_structural(self, what, change):
@@ -296,7 +309,10 @@ class TrainingDashboard(Running):
         self._run_controls = self.panel.settings()
         self.start_button.description = "▶"
         self.start_button.remove_class("fl-running")
-        self.panel.sync_model(self.trainer.fixed_model())
+        fixed = self.trainer.fixed_model()
+        self.panel.sync_model(fixed)
+        self.panel.sync_data(features_apply(self.data, fixed), self.data.n_in,
+                             output_mode(self.data) == "boundary")
         self._update_model_text()
         self._set_status(message, level)
         self._render()

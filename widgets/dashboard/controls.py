@@ -11,7 +11,8 @@ import ipywidgets as W
 import numpy as np
 import traitlets
 
-from .settings import fmt
+from .data import DEFAULT_FEATURES, FEATURES, feature_inputs
+from .settings import REG_RATES, check_features, fmt
 
 class HiddenLayers(W.VBox):
     """How many hidden layers (0–6) and how wide each is (1–32): one slider per layer.
@@ -115,16 +116,17 @@ class LearningRate(W.HBox):
 
     value = _Unchecked(0.03)         # any value reaches _check, which refuses or keeps it
     disabled = traitlets.Bool(False)
+    STEPS, WHAT, CSS = LEARNING_RATES, "learning rate", "fl-lr-readout"
     min, max = LEARNING_RATES[0], LEARNING_RATES[-1]
 
     def __init__(self, value=0.03, **kwargs):
         self.refused = None
         self._syncing = False
-        self.slider = W.SelectionSlider(options=[(fmt(v), v) for v in LEARNING_RATES],
-                                        value=0.03, readout=False, continuous_update=False,
-                                        layout=W.Layout(width="190px"))
+        self.slider = W.SelectionSlider(options=[(fmt(v), v) for v in self.STEPS],
+                                        value=self.STEPS[0], readout=False,
+                                        continuous_update=False, layout=W.Layout(width="190px"))
         self.readout = W.Label(layout=W.Layout(width="56px"))
-        self.readout.add_class("fl-lr-readout")
+        self.readout.add_class(self.CSS)
         super().__init__([self.slider, self.readout], **kwargs)
         self.slider.observe(self._from_slider, "value")
         self.value = value
@@ -135,7 +137,7 @@ class LearningRate(W.HBox):
         v = proposal["value"]
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.number)) \
                 or not math.isfinite(v) or not self.min <= v <= self.max:
-            message = (f"Refused learning rate {v!r}: it must be a number from {fmt(self.min)} "
+            message = (f"Refused {self.WHAT} {v!r}: it must be a number from {fmt(self.min)} "
                        f"to {fmt(self.max)}. It stays {fmt(self.value)}.")
             if self.refused is None:
                 raise traitlets.TraitError(message)
@@ -149,9 +151,13 @@ class LearningRate(W.HBox):
         self.readout.value = fmt(v)
         self._syncing = True
         try:
-            self.slider.value = min(LEARNING_RATES, key=lambda s: abs(math.log(s / v)))
+            self.slider.value = self.nearest(v)
         finally:
             self._syncing = False
+
+    def nearest(self, v):
+        """The slider's step nearest to `v` (on a log scale)."""
+        return min(self.STEPS, key=lambda s: abs(math.log(s / v)))
 
     @traitlets.observe("disabled")
     def _disable(self, change):
@@ -160,6 +166,115 @@ class LearningRate(W.HBox):
     def _from_slider(self, change):
         if not self._syncing:
             self.value = change["new"]
+
+
+class RegularizationRate(LearningRate):
+    """The regularization rate λ: a slider over Playground's values 0, 0.001 … 10 and the exact value.
+
+    It behaves as `LearningRate` does: any number from 0 to 10 from code, the slider on the
+    nearest step, anything else refused with a message.
+
+    >>> rate = RegularizationRate(0.0)
+    >>> [label for label, _ in rate.slider.options][:4]
+    ['0', '0.001', '0.003', '0.01']
+    >>> rate.value = 0.02
+    >>> rate.slider.value, rate.readout.value
+    (0.03, '0.02')
+    >>> rate.refused = print
+    >>> rate.value = -1
+    Refused regularization rate -1: it must be a number from 0 to 10. It stays 0.02.
+    """
+
+    value = _Unchecked(0.0)
+    STEPS, WHAT, CSS = REG_RATES, "regularization rate", "fl-reg-readout"
+    min, max = REG_RATES[0], REG_RATES[-1]
+
+    def nearest(self, v):
+        """The slider's step nearest to `v`; 0 is a step of its own, below 0.001."""
+        tiny = self.STEPS[1] / 3
+        return min(self.STEPS, key=lambda s: abs(math.log((s + tiny) / (v + tiny))))
+
+
+class FeatureToggles(W.VBox):
+    """Which input features the network sees: one toggle button each, as in Playground.
+
+    ``value`` is the tuple of chosen `FEATURES` keys, in that order; pressing a button
+    changes it, setting it presses the buttons. A value that is not a non-empty collection
+    of known keys is refused like `LearningRate`'s (``refused(message)``, or a TraitError).
+    `limit` greys out what a data set cannot use and says why underneath.
+
+    >>> f = FeatureToggles()
+    >>> f.buttons["x1x2"].value = True             # a click on x₁x₂
+    >>> f.value
+    ('x1', 'x2', 'x1x2')
+    >>> f.refused = print
+    >>> f.value = ()
+    Refused input features (): choose at least one input feature: the network needs an input. They stay x₁, x₂, x₁x₂.
+    >>> f.limit("this data has 5 inputs, not x₁ and x₂")
+    >>> f.buttons["x1"].disabled, "5 inputs" in f.note.value
+    (True, True)
+    """
+
+    value = _Unchecked(DEFAULT_FEATURES)
+
+    def __init__(self, value=DEFAULT_FEATURES, **kwargs):
+        self.refused = None
+        self._syncing = False
+        self.buttons = {}
+        for key, (label, expr) in FEATURES.items():
+            b = W.ToggleButton(value=False, description=label, tooltip=f"feature {label} = {expr}",
+                               layout=W.Layout(width="auto", height="26px", padding="0 6px"))
+            b.add_class("fl-feature")
+            b.observe(self._from_buttons, "value")
+            self.buttons[key] = b
+        self.note = W.HTML()
+        self.note.add_class("fl-note")
+        row = W.HBox(list(self.buttons.values()), layout=W.Layout(flex_flow="row wrap"))
+        super().__init__([row, self.note], **kwargs)
+        self.value = value
+        self._to_buttons({"new": self.value})
+
+    def _labels(self, keys):
+        return ", ".join(FEATURES[k][0] for k in keys)
+
+    @traitlets.validate("value")
+    def _check(self, proposal):
+        try:
+            return check_features(proposal["value"])
+        except ValueError as err:
+            message = (f"Refused input features {proposal['value']!r}: {err} They stay "
+                       f"{self._labels(self.value)}.")
+            if self.refused is None:
+                raise traitlets.TraitError(message) from None
+            self.refused(message)
+            return self.value
+
+    @traitlets.observe("value")
+    def _to_buttons(self, change):
+        self._syncing = True
+        try:
+            for key, b in self.buttons.items():
+                b.value = key in change["new"]
+        finally:
+            self._syncing = False
+
+    def _from_buttons(self, change):
+        if self._syncing:
+            return
+        self.value = tuple(k for k, b in self.buttons.items() if b.value)
+        self._to_buttons({"new": self.value})      # a refused click springs back
+
+    def limit(self, reason=None, inputs=2):
+        """Grey out every button, saying `reason`; or only the features needing more than
+        `inputs` raw inputs (x₂ when the data has x₁ alone)."""
+        for key, b in self.buttons.items():
+            b.disabled = reason is not None or feature_inputs(key) > inputs
+        if reason is not None:
+            self.note.value = f"Input features do not apply here: {html.escape(reason)}."
+        elif inputs < 2:
+            self.note.value = "This data set has one input, x₁: the features of x₂ are off."
+        else:
+            self.note.value = ""
 
 
 def labelled(text, widget, cls=None):

@@ -50,6 +50,7 @@ class Dataset:
     classes: int = None
     name: str = "data"
     code: str = None
+    builtin: str = None        # the key in `DATASETS` of a built-in data set
 
     def __post_init__(self):
         if self.task not in ("classification", "regression"):
@@ -123,9 +124,86 @@ def builtin_data(key, noise, split, seed, n=None):
     if task == "regression":
         code += f"Ytrain, Ytest = Y[:, :{ntrain}], Y[:, {ntrain}:]\n"
         return Dataset(X[:, :ntrain], Y[:, :ntrain], X[:, ntrain:], Y[:, ntrain:],
-                       task=task, name=label, code=code)
+                       task=task, name=label, code=code, builtin=key)
     classes = int(labels.max()) + 1
     code += (f"Ytrain = fl.onehotbatch(labels[:{ntrain}], range({classes}))\n"
              f"Ytest = fl.onehotbatch(labels[{ntrain}:], range({classes}))\n")
     return Dataset(X[:, :ntrain], labels[:ntrain], X[:, ntrain:], labels[ntrain:],
-                   task=task, classes=classes, name=label, code=code)
+                   task=task, classes=classes, name=label, code=code, builtin=key)
+
+
+# TensorFlow Playground's input features: key -> (label, NumPy expression over the raw inputs
+# X, whose rows are x₁ and x₂). The same text computes them in training and in the code.
+FEATURES = {
+    "x1": ("x₁", "X[0]"),
+    "x2": ("x₂", "X[1]"),
+    "x1sq": ("x₁²", "X[0] ** 2"),
+    "x2sq": ("x₂²", "X[1] ** 2"),
+    "x1x2": ("x₁x₂", "X[0] * X[1]"),
+    "sinx1": ("sin x₁", "np.sin(X[0])"),
+    "sinx2": ("sin x₂", "np.sin(X[1])"),
+}
+DEFAULT_FEATURES = ("x1", "x2")
+
+
+def feature_inputs(key):
+    """How many raw inputs feature `key` needs: 2 if it uses x₂, else 1.
+
+    >>> feature_inputs("sinx1"), feature_inputs("x1x2")
+    (1, 2)
+    """
+    return 2 if "X[1]" in FEATURES[key][1] else 1
+
+
+def features_apply(data, fixed_model=False):
+    """Why the input features do not apply to `data` (a sentence), or None when they do.
+
+    They apply to the built-in data sets with one or two inputs (x₁, x₂), whose model the
+    dashboard builds; not to the tutorial's linear regression (five inputs, its own model) nor
+    to your own `Dataset`.
+
+    >>> features_apply(builtin_data("linear", None, 0.5, 0), fixed_model=True)
+    "the tutorial's linear regression keeps its 5 inputs as they are"
+    >>> features_apply(builtin_data("xor", 0.1, 0.5, 0)) is None
+    True
+    """
+    if fixed_model:
+        return f"the tutorial's linear regression keeps its {data.n_in} inputs as they are"
+    if getattr(data, "builtin", None) is None:
+        return "your own data goes to the model as it is"
+    if np.ndim(data.x_train) != 2 or data.n_in > 2:
+        return f"this data has {data.n_in} inputs, not x₁ and x₂"
+    return None
+
+
+def chosen_features(keys, data):
+    """The features of `keys` that `data` has inputs for, in `FEATURES` order.
+
+    >>> chosen_features(("x2", "x1", "sinx2"), builtin_data("regression1d", 0.1, 0.5, 0))
+    ('x1',)
+    """
+    return tuple(k for k in FEATURES if k in keys and feature_inputs(k) <= data.n_in)
+
+
+def identity_features(keys, data):
+    """True when `keys` are just the raw inputs (x₁, or x₁ and x₂), so nothing is computed."""
+    return tuple(keys) == DEFAULT_FEATURES[:data.n_in]
+
+
+def features_code(keys):
+    """The body of ``features(X)``: the chosen features stacked as rows.
+
+    >>> features_code(("x1", "x1sq", "sinx2"))
+    'np.stack([X[0], X[0] ** 2, np.sin(X[1])])'
+    """
+    return "np.stack([" + ", ".join(FEATURES[k][1] for k in keys) + "])"
+
+
+def feature_function(keys):
+    """``features(X)``, computed from the very text `features_code` writes into the code.
+
+    >>> X = np.array([[1.0, 2.0], [0.0, 3.0]], dtype=np.float32)
+    >>> feature_function(("x1x2", "x2sq"))(X).tolist()
+    [[0.0, 6.0], [0.0, 9.0]]
+    """
+    return eval("lambda X: " + features_code(keys), {"np": np})  # our own fixed text

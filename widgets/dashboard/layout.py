@@ -57,6 +57,9 @@ CSS = """
 .fl-dash .widget-slider .widget-readout { font-size: 12px; }
 .fl-dash .widget-dropdown select { font-size: 12.5px; }
 .fl-dash .fl-width .widget-label { font-size: 11.5px; color: #555; }
+.fl-dash button.fl-feature { font-size: 12px; margin: 0 4px 4px 0; border-radius: 4px; }
+.fl-dash button.fl-feature.mod-active { background: #183d4e; color: #fff; }
+.fl-dash .fl-show-test, .fl-dash .fl-discretize { font-size: 12px; }
 </style>
 """
 
@@ -82,6 +85,7 @@ def build_layout(dash):
     data_controls = []
     if user_data is None:
         data_controls.append(labelled("which data set?", dash.dataset))
+        data_controls.append(labelled("features", dash.features))
     if not isinstance(user_data, Dataset):
         data_controls += [labelled("noise", dash.noise), labelled("training data", dash.split)]
     data_controls.append(labelled("batch size", dash.batchsize))
@@ -94,14 +98,20 @@ def build_layout(dash):
     model_parts = [W.HTML("<div class='fl-colhead'>Model</div>")]
     if dash._uses_hidden:
         model_parts.append(dash.hidden)
-    model_parts += [dash.model_label,
+    reg = W.HBox([labelled("regularization", dash.regularization),
+                   labelled("regularization rate", dash.reg_rate)],
+                  layout=W.Layout(flex_flow="row wrap"))
+    model_parts += [dash.model_label, reg,
                     labelled("gradient modifier", dash.modifier),
                     dash.panel.hyper_box,
                     labelled("gradient norm per layer (last step)", dash.grad_plot.widget)]
     model_col = W.VBox(model_parts, layout=W.Layout(flex="0 0 350px", width="350px"))
     # the decision boundary first, as high on the page as it can be
     output_col = W.VBox([W.HTML("<div class='fl-colhead'>Output</div>"),
-                         dash.output_plot.widget, dash.loss_label, dash.loss_plot.widget,
+                         dash.output_plot.widget,
+                         W.HBox([dash.show_test, dash.discretize],
+                                layout=W.Layout(flex_flow="row wrap", grid_gap="0 16px")),
+                         dash.loss_label, dash.loss_plot.widget,
                          dash.runs_box],
                         layout=W.Layout(flex="1 1 490px", min_width="240px"))
     for p in (dash.output_plot, dash.loss_plot, dash.grad_plot):

@@ -30,6 +30,19 @@ class OutputView:
 
     def __init__(self, plot):
         self.plot, self._structure, self.off_text, self.pred_sets = plot, None, None, []
+        self.show_test, self.discrete = True, False
+        self._test_artists = []         # what "Show test data" hides
+
+    def options(self, show_test=None, discrete=None):
+        """Show or hide the test data; draw the boundary in its classes' colours only
+        (`discrete`) or paler where the model is unsure. The view options change no training."""
+        if show_test is not None:
+            self.show_test = bool(show_test)
+        if discrete is not None:
+            self.discrete = bool(discrete)
+        for artist in self._test_artists:
+            artist.set_visible(self.show_test)
+        self.plot.invalidate()
 
     def draw(self, trainer):
         """Update the picture from the current model."""
@@ -37,23 +50,27 @@ class OutputView:
         if self._structure != structure:
             self._setup(trainer)
             self._structure = structure
-        mode, model = structure[1], trainer.model
+        mode, model, inputs = structure[1], trainer.model, trainer.featurize
         if mode == "boundary":
-            logits = np.asarray(model(self._grid), dtype=np.float64)
+            logits = np.asarray(model(self._inputs), dtype=np.float64)
             p = np.exp(logits - logits.max(0))
             p /= p.sum(0)
             k = p.shape[0]
-            mix = p.T @ self._class_rgb[:k]
-            conf = (p.max(0) - 1.0 / k) / (1.0 - 1.0 / k)
-            conf = np.nan_to_num(conf)[:, None] * 0.8
+            if self.discrete:       # the class the model picks, in that class's colour
+                mix = self._class_rgb[np.nan_to_num(p).argmax(0) % len(self._class_rgb)]
+                conf = np.full((p.shape[1], 1), 0.8)
+            else:                   # a mix of the classes' colours, paler where unsure
+                mix = p.T @ self._class_rgb[:k]
+                conf = (p.max(0) - 1.0 / k) / (1.0 - 1.0 / k)
+                conf = np.nan_to_num(conf)[:, None] * 0.8
             rgb = np.nan_to_num(1.0 - conf * (1.0 - mix), nan=1.0).clip(0, 1)
             n = self._grid_n
             self._image.set_data(rgb.reshape(n, n, 3))
         elif mode == "curve":
-            yhat = np.asarray(model(self._xs[None, :]), float)[0]
+            yhat = np.asarray(model(inputs(self._xs[None, :])), float)[0]
             self._fit_line.set_ydata(self._pin([yhat])[0])
         elif mode == "scatter":
-            preds = self._pin([np.asarray(model(X), float) for _, X, _ in self.pred_sets])
+            preds = self._pin([np.asarray(model(inputs(X)), float) for _, X, _ in self.pred_sets])
             for (coll, X, Y), yhat in zip(self.pred_sets, preds):
                 coll.set_offsets(np.column_stack([np.ravel(Y), np.ravel(yhat)]))
         else:
@@ -95,11 +112,13 @@ class OutputView:
         ax = fig.add_subplot()
         style_axes(ax, small=True)
         d, mode = trainer.data, output_mode(trainer.data)
+        self._test_artists = []
         getattr(self, f"_setup_{mode}")(ax, d, trainer)
         if mode in ("curve", "scatter"):
             self.off_text = plot.animate(ax.text(0.5, 0.03, "", transform=ax.transAxes,
                                                  ha="center", fontsize=7.5, color="#b3261e"))
         fig.subplots_adjust(left=0.12, right=0.97, top=0.92, bottom=0.1)
+        self.options()
 
     def _setup_boundary(self, ax, d, trainer):
         plot = self.plot
@@ -111,16 +130,19 @@ class OutputView:
         g = np.linspace(-half, half, n)
         gx, gy = np.meshgrid(center[0] + g, center[1] + g)
         self._grid = np.stack([gx.ravel(), gy.ravel()]).astype(np.float32)
+        self._inputs = trainer.featurize(self._grid)
         extent = (center[0] - half, center[0] + half, center[1] - half, center[1] + half)
         self._class_rgb = np.array([to_rgb(c) for c in CLASS_COLORS])
         self._image = plot.animate(ax.imshow(np.ones((n, n, 3)), origin="lower", extent=extent,
                                              interpolation="bilinear", aspect="auto"))
         cols = np.array(CLASS_COLORS)
         ytr, yte = np.argmax(trainer.Ytrain, 0), np.argmax(trainer.Ytest, 0)
-        plot.animate(ax.scatter(d.x_train[0], d.x_train[1], c=cols[ytr % len(cols)], s=18,
-                                edgecolors="white", linewidths=0.8),
-                     ax.scatter(d.x_test[0], d.x_test[1], c=cols[yte % len(cols)], s=14,
-                                marker="D", edgecolors="#222", linewidths=0.6))
+        train = ax.scatter(d.x_train[0], d.x_train[1], c=cols[ytr % len(cols)], s=18,
+                           edgecolors="white", linewidths=0.8)
+        test = ax.scatter(d.x_test[0], d.x_test[1], c=cols[yte % len(cols)], s=14, marker="D",
+                          edgecolors="#222", linewidths=0.6)
+        plot.animate(train, test)
+        self._test_artists = [test]
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
         ax.set_title("decision boundary    ● train   ◆ test", fontsize=8.5, color="#333")
@@ -131,8 +153,9 @@ class OutputView:
         self._xs = np.linspace(X.min() - pad, X.max() + pad, 200).astype(np.float32)
         ax.scatter(d.x_train[0], np.ravel(d.y_train), s=16, color=TRAIN_COLOR,
                    edgecolors="white", linewidths=0.5, label="train")
-        ax.scatter(d.x_test[0], np.ravel(d.y_test), s=14, color=TEST_COLOR, marker="D",
-                   edgecolors="white", linewidths=0.5, label="test")
+        self._test_artists = [ax.scatter(d.x_test[0], np.ravel(d.y_test), s=14, color=TEST_COLOR,
+                                         marker="D", edgecolors="white", linewidths=0.5,
+                                         label="test")]
         self._fit_line = self.plot.animate(*ax.plot(self._xs, np.zeros_like(self._xs),
                                                     color="#222", lw=2, label="model"))
         Y = np.concatenate([np.ravel(d.y_train), np.ravel(d.y_test)])
@@ -156,6 +179,7 @@ class OutputView:
                                                 marker=marker, edgecolors="white",
                                                 linewidths=0.5, label=label))
             self.pred_sets.append((coll, X, Yt))
+        self._test_artists = [self.pred_sets[1][0]]
         ax.set_xlim(lo - pad, hi + pad)
         self._ylim = (lo - pad, hi + pad)
         ax.set_ylim(*self._ylim)
@@ -169,6 +193,7 @@ class OutputView:
         self._acc_lines = [
             (self.plot.animate(*ax.plot([], [], color=TRAIN_COLOR, lw=2, label="train")), "train"),
             (self.plot.animate(*ax.plot([], [], color=TEST_COLOR, lw=2, label="test")), "test")]
+        self._test_artists = [self._acc_lines[1][0]]
         ax.set_ylim(0, 1.02)
         ax.set_xlim(0, 10)
         ax.set_xlabel("epoch", fontsize=8)

@@ -8,20 +8,23 @@ import ipywidgets as W
 
 import fluxlite as fl
 
-from .controls import HiddenLayers, LearningRate, box_value, hyper_boxes, show_in_box
-from .data import DATASETS, LINEAR_MODEL
-from .settings import ACTIVATIONS, MODIFIERS, OPTIMIZERS
+from .controls import (FeatureToggles, HiddenLayers, LearningRate, RegularizationRate, box_value,
+                       hyper_boxes, show_in_box)
+from .data import DATASETS, DEFAULT_FEATURES, LINEAR_MODEL
+from .settings import ACTIVATIONS, MODIFIERS, OPTIMIZERS, REGULARIZATIONS
 
 # Structural controls: a change makes a new run. name -> what the status line calls it
 STRUCTURAL = {"optimizer": "the optimiser", "modifier": "the gradient modifier",
               "activation": "the activation", "batchsize": "the batch size",
               "hidden": "the hidden layers", "noise": "the noise",
-              "split": "the train/test split", "seed": "the seed"}
+              "split": "the train/test split", "seed": "the seed",
+              "features": "the input features", "regularization": "the regularization"}
 
 # The controls a dashboard shows as its own attributes (``dash.lr``, ``dash.start_button``...).
 CONTROLS = ("lr", "optimizer", "modifier", "activation", "batchsize", "hidden", "dataset",
             "noise", "split", "seed", "start_button", "step_button", "reset_button",
-            "clear_button", "code_button")
+            "clear_button", "code_button", "features", "regularization", "reg_rate",
+            "show_test", "discretize")
 
 
 class ControlPanel:
@@ -63,10 +66,26 @@ class ControlPanel:
         self.noise.disabled = DATASETS.get(s["dataset"], (0, 0, 0))[2] is None
         self.seed = W.BoundedIntText(value=s["seed"], min=0, max=2**31 - 1,
                                      layout=W.Layout(width="90px"))
+        self.features = FeatureToggles(s.get("features", DEFAULT_FEATURES))
+        self.features.refused = guard("the input features", "_refuse")
+        self.regularization = W.Dropdown(options=REGULARIZATIONS,
+                                         value=s.get("regularization", "none"),
+                                         layout=W.Layout(width="90px"))
+        self.reg_rate = RegularizationRate(s.get("reg_rate", 0.0))
+        self.reg_rate.refused = guard("the regularization rate", "_refuse")
+        self.reg_rate.add_class("fl-reg-rate")
+        self.show_test = W.Checkbox(value=True, description="Show test data", indent=False,
+                                    layout=W.Layout(width="auto"))
+        self.discretize = W.Checkbox(value=False, description="Discretize output",
+                                     indent=False, layout=W.Layout(width="auto"))
+        for box, cls in ((self.show_test, "fl-show-test"), (self.discretize, "fl-discretize")):
+            box.add_class(cls)
+            box.observe(guard("the output view", "_on_view"), "value")
         self.hyper = {}
         self.hyper_box = W.VBox()
         self._buttons(guard)
         self.lr.observe(guard("learning rate", "_on_lr"), "value")
+        self.reg_rate.observe(guard("the regularization rate", "_on_reg_rate"), "value")
         for name, what in STRUCTURAL.items():
             getattr(self, name).observe(guard(what, "_on_structural", what), "value")
         self.dataset.observe(guard("the data set", "_on_dataset"), "value")
@@ -116,7 +135,9 @@ class ControlPanel:
                 "batchsize": self.batchsize.value, "lr": float(self.lr.value),
                 "hyper": {k: box_value(k, w) for k, w in self.hyper.items() if "." not in k},
                 "modifier_hyper": {k.split(".", 1)[1]: box_value(k, w)
-                                   for k, w in self.hyper.items() if "." in k}}
+                                   for k, w in self.hyper.items() if "." in k},
+                "features": self.features.value, "regularization": self.regularization.value,
+                "reg_rate": float(self.reg_rate.value)}
 
     def restore(self, settings, rules):
         """Put the structural controls back to `settings` and the boxes to the `rules` in force.
@@ -124,7 +145,7 @@ class ControlPanel:
         The caller holds off the resets these changes would cause (`TrainingDashboard.hold`).
         """
         for name in ("dataset", "noise", "split", "seed", "activation", "optimizer",
-                     "modifier", "batchsize", "hidden"):
+                     "modifier", "batchsize", "hidden", "features", "regularization"):
             getattr(self, name).value = settings[name]
         self.reverting = True
         try:
@@ -140,6 +161,13 @@ class ControlPanel:
         for w in [self.hidden.count, *self.hidden.widths, self.activation]:
             w.disabled = fixed
         self.hidden.count.tooltip = LINEAR_MODEL.get(self.dataset.value) if fixed else None
+
+    def sync_data(self, reason, inputs, boundary):
+        """Grey out the features the data cannot use (`reason`: why none apply), and
+        "Discretize output" unless the output is a decision boundary."""
+        self.features.limit(reason, inputs)
+        self.discretize.disabled = not boundary
+        self.discretize.tooltip = None if boundary else "only a decision boundary can be discretized"
 
     def close(self):
         """Close the hyperparameter boxes (the rest closes with the dashboard's box)."""

@@ -8,9 +8,12 @@ import dataclasses
 import inspect
 import math
 
-import fluxlite as fl
+import numpy as np
 
-from .data import DATASETS
+import fluxlite as fl
+from fluxlite.layers import Chain, Dense
+
+from .data import DATASETS, DEFAULT_FEATURES, FEATURES
 
 # name -> (function, how the code writes it); identity means "no activation" in Dense
 ACTIVATIONS = {
@@ -31,9 +34,94 @@ OPTIMIZERS = ("Descent", "Momentum", "Nesterov", "RMSProp", "Adam", "AdaMax", "A
 # Rules that change the gradient before the optimiser sees it: OptimiserChain(modifier, rule).
 MODIFIERS = ("none", "WeightDecay", "ClipValue", "ClipNorm")
 
+# TensorFlow Playground's regularization: a penalty on the weights added to the loss, and its rate.
+REGULARIZATIONS = ("none", "L1", "L2")
+REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+
 DEFAULTS = {"dataset": "circles", "noise": 0.05, "split": 0.5, "seed": 0, "hidden": (4, 4),
             "activation": "tanh", "optimizer": "Adam", "modifier": "none", "batchsize": 10,
-            "lr": 0.03, "hyper": {}, "modifier_hyper": {}}
+            "lr": 0.03, "hyper": {}, "modifier_hyper": {}, "features": DEFAULT_FEATURES,
+            "regularization": "none", "reg_rate": 0.0}
+
+
+def check_rate(rate):
+    """Refuse a regularization rate that is not a number from 0 to 10 (NaN, negative, text).
+
+    >>> check_rate(-0.1)
+    Traceback (most recent call last):
+    ...
+    ValueError: the regularization rate must be a number from 0 to 10, got -0.1.
+    """
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, (int, float, np.number)) \
+            or not math.isfinite(rate) or not REG_RATES[0] <= rate <= REG_RATES[-1]:
+        raise ValueError(f"the regularization rate must be a number from 0 to 10, got {rate!r}.")
+    return float(rate)
+
+
+class Penalty:
+    """Playground's regularization: ``rate`` times the L1 or L2 norm of the weights, not the biases.
+
+    ``Penalty(kind, rate)`` with `kind` ``"L1"`` (the sum of ``|w|``) or ``"L2"`` (the sum of
+    ``w²``) over the ``weight`` of each layer of a ``Dense`` or a ``Chain``. `code` writes the
+    sum as the exported program does, and calling the penalty evaluates that same text, so the
+    two agree to the last bit. The rate may change between steps, like a rule's learning rate.
+
+    >>> import fluxlite as fl
+    >>> m = fl.Chain(fl.Dense(2, 3), fl.Dense(3, 1))
+    >>> p = Penalty("L2", 0.01)
+    >>> p.code(m)
+    'sum(np.sum(layer.weight ** 2) for layer in model)'
+    >>> float(p(m)) == float(np.sum(m[0].weight ** 2) + np.sum(m[1].weight ** 2))
+    True
+    >>> p.rate = float("nan")
+    Traceback (most recent call last):
+    ...
+    ValueError: the regularization rate must be a number from 0 to 10, got nan.
+    """
+
+    _fields = ("rate",)
+    TERMS = {"L1": "np.sum(np.abs(layer.weight))", "L2": "np.sum(layer.weight ** 2)"}
+
+    def __init__(self, kind="L2", rate=0.0):
+        if kind not in self.TERMS:
+            raise ValueError(f"regularization must be one of {', '.join(REGULARIZATIONS)}, "
+                             f"got {kind!r}.")
+        self.kind, self.rate, self._compiled = kind, rate, {}
+
+    @property
+    def rate(self):
+        """λ: how much the penalty weighs against the data's loss (0 to 10)."""
+        return self._rate
+
+    @rate.setter
+    def rate(self, value):
+        self._rate = check_rate(value)
+
+    def _copy(self):
+        return Penalty(self.kind, self.rate)
+
+    @staticmethod
+    def layers(model):
+        """How the code goes over the model's layers: ``model``, ``[model]`` or with a filter."""
+        if isinstance(model, Dense):
+            return "[model]"
+        if not isinstance(model, Chain):
+            raise TypeError(f"regularization needs a Dense layer or a Chain of layers, "
+                            f"this model is a {type(model).__name__}.")
+        if all(hasattr(layer, "weight") for layer in model):
+            return "model"
+        return "model if hasattr(layer, 'weight')"
+
+    def code(self, model):
+        """The penalty's sum over `model`'s weights, as Python text (without the rate)."""
+        return f"sum({self.TERMS[self.kind]} for layer in {self.layers(model)})"
+
+    def __call__(self, model):
+        """The sum over `model`'s weights (without the rate), traced like any NumPy code."""
+        text = self.code(model)
+        if text not in self._compiled:
+            self._compiled[text] = eval("lambda model: " + text, {"np": np})  # our fixed text
+        return self._compiled[text](model)
 
 
 
@@ -72,7 +160,14 @@ class Run:
         mod = "" if s["modifier"] == "none" else f"+{s['modifier']}"
         layers = ",".join(map(str, s["hidden"])) or "no hidden"
         arch = "linear model" if s.get("linear") else f"[{layers}] {s['activation']}"
-        return f"#{self.number} {s['optimizer']}{mod}{lr} · {arch} · bs {s['batchsize']}"
+        feats = s.get("features")
+        if feats and tuple(feats) != DEFAULT_FEATURES[:len(feats)]:
+            arch = ",".join(FEATURES[k][0] for k in feats) + " → " + arch
+        rates = [s.get("reg_rate")] + [v for _, t, _, v in self.changes if t == "penalty"]
+        reg = "" if s.get("regularization", "none") == "none" else \
+            f" · {s['regularization']} " + "→".join(f"{v:.2g}" for v in rates[:3]) + (
+                "…" if len(rates) > 3 else "")
+        return f"#{self.number} {s['optimizer']}{mod}{lr} · {arch}{reg} · bs {s['batchsize']}"
 
 
 def check_choices(settings, user_data=None):
@@ -91,10 +186,35 @@ def check_choices(settings, user_data=None):
     if user_data is None and settings["dataset"] not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}, got "
                          f"{settings['dataset']!r} (or pass your own data=Dataset(...)).")
+    if settings.get("regularization", "none") not in REGULARIZATIONS:
+        raise ValueError(f"regularization must be one of {', '.join(REGULARIZATIONS)}, got "
+                         f"{settings['regularization']!r}.")
+    check_rate(settings.get("reg_rate", 0.0))
+    check_features(settings.get("features", DEFAULT_FEATURES))
     lr = settings["lr"]
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 1e-5 <= lr <= 10:
         raise ValueError(f"lr must lie between 1e-5 and 10 (the slider's range), got {lr!r}.")
 
+
+
+def check_features(keys):
+    """Refuse input features that are not a non-empty collection of `FEATURES` keys.
+
+    >>> check_features(("x1", "cos x1"))
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown input feature 'cos x1'; the features are x1, x2, x1sq, x2sq, x1x2, sinx1, sinx2.
+    """
+    if isinstance(keys, str) or not isinstance(keys, (tuple, list, set, frozenset)):
+        raise ValueError(f"the input features are a tuple of names such as ('x1', 'x2'), "
+                         f"got {keys!r}.")
+    for k in keys:
+        if k not in FEATURES:
+            raise ValueError(f"unknown input feature {k!r}; the features are "
+                             f"{', '.join(FEATURES)}.")
+    if not keys:
+        raise ValueError("choose at least one input feature: the network needs an input.")
+    return tuple(k for k in FEATURES if k in keys)
 
 
 def _check_hyperparameter(field, value):

@@ -20,10 +20,12 @@ import fluxlite as fl
 from fluxlite.layers import Chain, Dense
 from fluxlite.losses import logitcrossentropy, mse
 
-from .data import LINEAR_MODEL, Dataset, builtin_data
+from .data import (LINEAR_MODEL, Dataset, builtin_data, chosen_features, feature_function,
+                   features_apply, identity_features)
 from .gradients import gradient_verdict, layer_norms, norm_names
-from .settings import (ACTIVATIONS, DEFAULTS, Run, _check_hyperparameter, builder_arguments,
-                       check_choices, fmt, hyperparameters, one_blas_thread)
+from .settings import (ACTIVATIONS, DEFAULTS, Penalty, Run, _check_hyperparameter,
+                       builder_arguments, check_choices, check_features, check_rate, fmt,
+                       hyperparameters, one_blas_thread)
 
 # A run that is not learning: judged over the last STALL_WINDOW epochs (see `not_learning`).
 STALL_WINDOW = 20
@@ -85,24 +87,39 @@ class Trainer:
             raise TypeError(f"data=... must return a widgets.Dataset, got {type(data).__name__}.")
         return data
 
-    def _make_model(self, data, s):
+    def _features(self, data, s):
+        """``(keys, function)``: the input features in force and what computes them (None when
+        the network sees the raw inputs). ``keys`` is None where features do not apply."""
+        if features_apply(data, self.fixed_model(s)) is not None:
+            return None, None
+        keys = chosen_features(check_features(s["features"]), data)
+        if not keys:
+            raise ValueError(f"none of the chosen input features fits this data set, which has "
+                             f"only x₁: choose x₁, x₁² or sin x₁.")
+        return keys, None if identity_features(keys, data) else feature_function(keys)
+
+    def featurize(self, X):
+        """The model's inputs for raw points `X`: the chosen features of them, or `X` itself."""
+        return X if self.feature_function is None else self.feature_function(X)
+
+    def _make_model(self, data, n_in, s):
         act = ACTIVATIONS[s["activation"]][0]
         fl.seed(s["seed"])
         if self.fixed_model(s):
-            return Dense(data.n_in, data.n_out)
+            return Dense(n_in, data.n_out)
         if self.builder is not None:
-            kw = builder_arguments(self.builder, n_in=data.n_in, n_out=data.n_out,
+            kw = builder_arguments(self.builder, n_in=n_in, n_out=data.n_out,
                                    hidden=tuple(s["hidden"]),
                                    activation=act or fl.layers.identity)
             return self.builder(**kw)
-        sizes = (data.n_in,) + tuple(s["hidden"])
+        sizes = (n_in,) + tuple(s["hidden"])
         layers = [Dense(a, b, act) if act is not None else Dense(a, b)
                   for a, b in zip(sizes[:-1], sizes[1:])]
         layers.append(Dense(sizes[-1], data.n_out))
         return Chain(*layers)
 
     @staticmethod
-    def _make_rules(s):
+    def _make_rules(s, model):
         cls = getattr(fl, s["optimizer"])
         hyper = dict(s["hyper"])
         if "eta" in cls._fields:
@@ -110,6 +127,9 @@ class Trainer:
         rules = {"optimizer": cls(**hyper)}
         if s["modifier"] != "none":
             rules["modifier"] = getattr(fl, s["modifier"])(**s["modifier_hyper"])
+        if s["regularization"] != "none":
+            rules["penalty"] = Penalty(s["regularization"], s["reg_rate"])
+            rules["penalty"].layers(model)        # a model it cannot go over is refused now
         return rules
 
     def loss_for(self, task):
@@ -118,32 +138,40 @@ class Trainer:
             return self.user_loss
         return logitcrossentropy if task == "classification" else mse
 
-    def _run_settings(self, data, rules, s):
+    def _run_settings(self, data, rules, s, features):
         linear = self.fixed_model(s)
+        penalty = rules.get("penalty")
         return {"dataset": data.name, "hidden": () if linear else tuple(s["hidden"]),
                 "activation": "identity" if linear else s["activation"],
                 "linear": linear, "loss": getattr(self.loss_for(data.task), "__name__", "loss"),
                 "optimizer": s["optimizer"], "modifier": s["modifier"],
                 "batchsize": s["batchsize"], "noise": s["noise"], "split": s["split"],
                 "seed": s["seed"], "hyper": hyperparameters(rules["optimizer"]),
-                "modifier_hyper": hyperparameters(rules.get("modifier"))}
+                "modifier_hyper": hyperparameters(rules.get("modifier")),
+                "features": features, "regularization": s["regularization"],
+                "reg_rate": penalty.rate if penalty else s["reg_rate"]}
 
     def _build(self, s):
         """Everything a run needs, built from `s` without touching the current run."""
+        s = dict(DEFAULTS, **s)
         b = {"data": self._make_data(s)}
         data = b["data"]
-        b["model"] = self._make_model(data, s)
-        b["rules"] = rules = self._make_rules(s)
+        b["features"], b["feature_function"] = self._features(data, s)
+        f = b["feature_function"] or (lambda X: X)
+        b["xtrain"], b["xtest"] = f(data.x_train), f(data.x_test)
+        b["model"] = self._make_model(data, int(np.shape(b["xtrain"])[0]), s)
+        b["rules"] = rules = self._make_rules(s, b["model"])
         b["rule"] = (fl.OptimiserChain(rules["modifier"], rules["optimizer"])
                      if "modifier" in rules else rules["optimizer"])
         b["opt_state"] = fl.setup(b["rule"], b["model"])
         b["Ytrain"], b["Ytest"] = data.targets()
         b["loss"] = self.loss_for(data.task)
         bs = min(s["batchsize"], data.x_train.shape[-1])
-        b["loader"] = fl.DataLoader((data.x_train, b["Ytrain"]), batchsize=bs, shuffle=True,
+        b["loader"] = fl.DataLoader((b["xtrain"], b["Ytrain"]), batchsize=bs, shuffle=True,
                                     rng=s["seed"])
-        initial = self._evaluate(b["model"], data, b["Ytrain"], b["Ytest"], b["loss"])
-        return b, self._run_settings(data, rules, s), initial
+        initial = self._evaluate(b["model"], b["xtrain"], b["xtest"], b["Ytrain"], b["Ytest"],
+                                 b["loss"], data.task)
+        return b, self._run_settings(data, rules, s, b["features"]), initial
 
     def new_run(self, settings):
         """Start a fresh run from `settings`: new data, weights (from the seed) and state.
@@ -154,6 +182,7 @@ class Trainer:
         """
         with self.lock:
             built, run_settings, initial = self._build(settings)
+            settings = dict(DEFAULTS, **settings)
             if self.run is not None and self.run.steps == 0 and self.runs \
                     and self.runs[-1] is self.run:
                 self.runs.pop()        # an untrained run leaves nothing to compare
@@ -180,9 +209,13 @@ class Trainer:
     # ------------------------------------------------------------------ hyperparameter changes
 
     def change(self, target, name, value):
-        """Set ``name = value`` on the rule `target` (``"optimizer"`` or ``"modifier"``) from
-        the next step on. The value is checked now, on a copy of the rule, so a bad one raises
-        here and never reaches training."""
+        """Set ``name = value`` on the rule `target` from the next step on: ``"optimizer"``,
+        ``"modifier"`` or ``"penalty"`` (the regularization, whose one field is ``rate``). The
+        value is checked now, on a copy of the rule, so a bad one raises here and never reaches
+        training. Without regularization, a new rate is kept for the next run."""
+        if target == "penalty" and "penalty" not in self.rules:
+            self.settings["reg_rate"] = check_rate(value)
+            return
         _check_hyperparameter(name, value)
         probe = self.rules[target]._copy()
         setattr(probe, name, value)
@@ -198,6 +231,8 @@ class Trainer:
             setattr(self.rules[target], name, value)
             if target == "optimizer" and name == "eta":
                 self.settings["lr"] = value
+            elif target == "penalty":
+                self.settings["reg_rate"] = value
             else:
                 self.settings["hyper" if target == "optimizer" else "modifier_hyper"][name] = value
             if self.run.steps > 0:
@@ -205,6 +240,7 @@ class Trainer:
         if todo and self.run.steps == 0:
             self.run.settings["hyper"] = hyperparameters(self.rules["optimizer"])
             self.run.settings["modifier_hyper"] = hyperparameters(self.rules.get("modifier"))
+            self.run.settings["reg_rate"] = self.settings["reg_rate"]
 
     # ------------------------------------------------------------------ training
 
@@ -239,8 +275,12 @@ class Trainer:
         return getattr(self.rules["optimizer"], "eta", None)
 
     def objective(self, model, x, y):
-        """The loss a step minimises: the data loss of ``model(x)`` against `y`."""
-        return self.loss(model(x), y)
+        """The loss a step minimises: the data loss of ``model(x)`` against `y`, plus the
+        regularization rate times the penalty on the weights when there is one."""
+        penalty = self.rules.get("penalty")
+        if penalty is None:
+            return self.loss(model(x), y)
+        return self.loss(model(x), y) + penalty.rate * penalty(model)
 
     def step(self):
         """One mini-batch: gradient, divergence check, update; closes the epoch when due."""
@@ -285,18 +325,21 @@ class Trainer:
                 self.step()
         return list(self.history)
 
-    def _evaluate(self, model, data, Ytrain, Ytest, loss):
+    @staticmethod
+    def _evaluate(model, xtrain, xtest, Ytrain, Ytest, loss, task):
         out = {}
-        for which, X, Y in (("train", data.x_train, Ytrain), ("test", data.x_test, Ytest)):
+        for which, X, Y in (("train", xtrain, Ytrain), ("test", xtest, Ytest)):
             yhat = np.asarray(model(X))
             out[f"{which}_loss"] = float(loss(yhat, Y))
-            if data.task == "classification":
+            if task == "classification":
                 out[f"{which}_accuracy"] = float(np.mean(np.argmax(yhat, 0) == np.argmax(Y, 0)))
         return out
 
     def evaluate(self):
-        """The current model's train and test losses (and accuracies, for classification)."""
-        return self._evaluate(self.model, self.data, self.Ytrain, self.Ytest, self.loss)
+        """The current model's train and test losses (and accuracies, for classification):
+        the data's loss, without the regularization penalty."""
+        return self._evaluate(self.model, self.xtrain, self.xtest, self.Ytrain, self.Ytest,
+                              self.loss, self.data.task)
 
     def not_learning(self):
         """Why the run is not learning (a sentence), or None if it is, or it is too early to say.
