@@ -17,17 +17,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# The editable install maps each top-level package (fluxlite, widgets) that exists when it runs,
-# so the stamp's name records which exist: a package appearing later triggers a reinstall.
-PACKAGES = $(patsubst %/__init__.py,%,$(wildcard fluxlite/__init__.py widgets/__init__.py))
-STAMP = $(VENV)/.installed-from-pyproject$(subst $() ,,$(addprefix -,$(PACKAGES)))
+# The editable install maps the packages pyproject.toml lists (fluxlite, and the folder widgets/
+# as fluxlite.widgets) to their folders, so only a change to pyproject.toml calls for a reinstall.
+STAMP = $(VENV)/.installed-from-pyproject
 
 # Binder runs Python 3.12 (binder/runtime.txt); use a working 3.12 for the Binder check when
 # there is one (pyenv's shim may exist without the version being active), else $(PYTHON).
 BINDER_PYTHON ?= $(firstword $(foreach p,python3.12 $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12),\
 	$(shell $(p) -c 'import venv' >/dev/null 2>&1 && echo $(p))) $(PYTHON))
 BINDER_VENV := build/binder-venv
-BINDER_STAMP = $(BINDER_VENV)/.installed-from-binder$(subst $() ,,$(addprefix -,$(PACKAGES)))
+BINDER_STAMP = $(BINDER_VENV)/.installed-from-binder
 BINDER_LESSON := lessons/01_getting_set_up.ipynb
 
 CHROMIUM := /usr/bin/chromium
@@ -91,7 +90,8 @@ system-deps:
 		test -x $(CHROMIUM) && echo "    $$($(CHROMIUM) --version)"; \
 	fi
 
-# Unit tests (tests/) and the >>> examples in fluxlite/ and widgets/ (see pyproject.toml).
+# Unit tests (tests/) and the >>> examples in fluxlite/ and widgets/ (see pyproject.toml; the
+# root conftest.py imports the modules of widgets/ as fluxlite.widgets.*).
 test-unit: venv
 	$(call pytest_suite,unit tests and doctests,--ignore=tests/browser)
 

@@ -8,7 +8,8 @@ The tutorial's one complaint about Flux was missing docstrings, so this is a tes
   ``make test`` (doctest only looks at functions and classes defined in a module, plus a
   module's ``__test__`` dict: a callable *instance* such as a primitive is invisible to it
   unless it is listed in ``__test__``);
-* the same holds for ``widgets`` (``widgets.__all__`` if it has one, else its public names);
+* the same holds for ``fluxlite.widgets`` (the folder widgets/; its ``__all__`` if it has one,
+  else its public names);
 * the ``>>>`` examples in README.md pass.
 
 A package that does not exist yet in this checkout is skipped, saying so. A package that exists
@@ -147,7 +148,8 @@ def import_or_skip(name: str) -> types.ModuleType:
 # --------------------------------------------------------------------------- the real checks
 
 
-@pytest.mark.parametrize("package_name, require_all", [("fluxlite", True), ("widgets", False)])
+@pytest.mark.parametrize("package_name, require_all",
+                         [("fluxlite", True), ("fluxlite.widgets", False)])
 def test_every_public_name_has_a_runnable_docstring_example(package_name, require_all):
     package = import_or_skip(package_name)
     bad = offenders(package, collected_docstrings(package), require_all=require_all)

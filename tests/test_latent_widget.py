@@ -15,7 +15,7 @@ pytest.importorskip("matplotlib")
 
 import fluxlite as fl  # noqa: E402
 from test_lesson_widgets import _shown  # noqa: E402  (what a widget tree displays)
-from widgets.latent import LatentExplorer  # noqa: E402
+from fluxlite.widgets.latent import LatentExplorer  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "lesson-widgets"
 

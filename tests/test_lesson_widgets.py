@@ -23,11 +23,11 @@ ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
 import fluxlite as fl  # noqa: E402
-from widgets._lesson import LessonInputError  # noqa: E402
-from widgets.builder import LayerBuilder  # noqa: E402
-from widgets.explorer import GradientExplorer  # noqa: E402
-from widgets.linreg_fit import LinearRegressionFit  # noqa: E402
-from widgets.race import SURFACES, OptimizerRace  # noqa: E402
+from fluxlite.widgets._lesson import LessonInputError  # noqa: E402
+from fluxlite.widgets.builder import LayerBuilder  # noqa: E402
+from fluxlite.widgets.explorer import GradientExplorer  # noqa: E402
+from fluxlite.widgets.linreg_fit import LinearRegressionFit  # noqa: E402
+from fluxlite.widgets.race import SURFACES, OptimizerRace  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "lesson-widgets"
@@ -369,7 +369,7 @@ def test_race_divergence_is_marked_in_the_legend_and_status():
 
 def test_race_shows_an_internal_error_instead_of_losing_it(monkeypatch):
     race = OptimizerRace(steps=3)
-    import widgets.race as race_module
+    import fluxlite.widgets.race as race_module
 
     def broken(*args):
         raise RuntimeError("no gradient today")
@@ -510,9 +510,10 @@ def test_render_each_widget_to_a_png_artifact():
 
 
 def test_widgets_never_import_pyplot():
-    code = ("import sys; from widgets.explorer import GradientExplorer; "
-            "from widgets.linreg_fit import LinearRegressionFit; "
-            "from widgets.race import OptimizerRace; from widgets.builder import LayerBuilder; "
+    code = ("import sys; from fluxlite.widgets.explorer import GradientExplorer; "
+            "from fluxlite.widgets.linreg_fit import LinearRegressionFit; "
+            "from fluxlite.widgets.race import OptimizerRace; "
+            "from fluxlite.widgets.builder import LayerBuilder; "
             "GradientExplorer(); LinearRegressionFit(epochs=2); OptimizerRace(steps=2); "
             "LayerBuilder(); print('matplotlib.pyplot' in sys.modules)")
     env = dict(os.environ, MPLBACKEND="Agg")

@@ -1,5 +1,9 @@
 """Interactive widgets for the fluxlite lessons: a training dashboard and small lesson widgets.
 
+They install as ``fluxlite.widgets`` (from the repository's widgets/ folder) and need the
+``widgets`` extra, ``pip install 'fluxlite[widgets]'``: ipywidgets, matplotlib, threadpoolctl.
+``import fluxlite`` does not load them; ``from fluxlite.widgets import ...`` does.
+
 Everything here is built on fluxlite's public API, ipywidgets and matplotlib's object-oriented
 ``Figure`` (never pyplot), so it runs in JupyterLab, Notebook 7, Voilà and on Binder.
 
@@ -11,7 +15,7 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 * lesson widgets: `GradientExplorer` (lessons 1-2), `LinearRegressionFit` (lesson 3),
   `OptimizerRace` (lesson 4), `LayerBuilder` (lesson 5) and `LatentExplorer` (the VAE lesson).
 
->>> from widgets import TrainingDashboard
+>>> from fluxlite.widgets import TrainingDashboard
 >>> dash = TrainingDashboard(dataset="xor", hidden=(4,), seed=1)
 >>> len(dash.train(2))
 2

@@ -1,10 +1,10 @@
 """What the lesson widgets share: a picture, a status line, and errors shown instead of raised.
 
 A lesson widget (`GradientExplorer`, `LinearRegressionFit`, `OptimizerRace`, `LayerBuilder`,
-`LatentExplorer`) draws one matplotlib ``Figure`` with Agg into an ``ipywidgets.Image`` through the dashboard's
-`widgets.liveplot.LivePlot` (no pyplot, no ``clear_output``: a change swaps the picture's bytes,
-so nothing flickers). Slider callbacks run synchronously, because each update takes a few tens
-of milliseconds.
+`LatentExplorer`) draws one matplotlib ``Figure`` with Agg into an ``ipywidgets.Image`` through
+the dashboard's `fluxlite.widgets.liveplot.LivePlot` (no pyplot, no ``clear_output``: a change
+swaps the picture's bytes, so nothing flickers). Slider callbacks run synchronously, because
+each update takes a few tens of milliseconds.
 
 A callback must never crash silently: ipywidgets only *logs* an exception raised in a callback,
 and a student sees nothing. So every callback runs through `LessonWidget._guard`, which shows
@@ -21,6 +21,7 @@ when the notebook is narrow) and `placeholder_bundle` (the display data whose pl
 "Run this cell to start the ...", shown wherever no live widget can be drawn).
 
 >>> import ipywidgets
+>>> from fluxlite.widgets._lesson import LessonWidget
 >>> class Squares(LessonWidget):
 ...     def __init__(self):
 ...         super().__init__(width=2, height=1.5)
@@ -68,6 +69,7 @@ def style_axes(ax, xlabel=None, ylabel=None, title=None, *, small=False):
     labels, short ticks, paler lines.
 
     >>> from matplotlib.figure import Figure
+    >>> from fluxlite.widgets._lesson import style_axes
     >>> ax = Figure().add_subplot()
     >>> style_axes(ax, "x", "f(x)", "a title")
     >>> ax.get_xlabel(), ax.spines["top"].get_visible()
@@ -101,6 +103,8 @@ def style_axes(ax, xlabel=None, ylabel=None, title=None, *, small=False):
 def row(*controls):
     """An ``HBox`` of `controls` that wraps onto more lines when the notebook is too narrow.
 
+    >>> import ipywidgets
+    >>> from fluxlite.widgets._lesson import row
     >>> box = row(ipywidgets.IntSlider(), ipywidgets.Dropdown(options=["a"]))
     >>> len(box.children), box.layout.flex_flow
     (2, 'row wrap')
@@ -115,6 +119,7 @@ def guard(callback, report):
     ipywidgets only logs an exception raised in a callback, so a student would see nothing;
     `report` shows it (in a status line, say). The wrapper returns None after an error.
 
+    >>> from fluxlite.widgets._lesson import guard
     >>> seen = []
     >>> safe = guard(lambda change: 1 / change, seen.append)
     >>> safe(4), safe(0), seen
@@ -138,6 +143,8 @@ def placeholder_bundle(widget, name):
     own is a raw ``VBox(children=...`` repr. The widget-view entry is kept, so a live notebook
     still shows the widget itself.
 
+    >>> import ipywidgets
+    >>> from fluxlite.widgets._lesson import placeholder_bundle
     >>> box = ipywidgets.VBox()
     >>> bundle = placeholder_bundle(box, "layer builder")
     >>> bundle["text/plain"]
@@ -156,6 +163,7 @@ def placeholder_bundle(widget, name):
 class LessonInputError(ValueError):
     """Bad input to a lesson widget; its message is shown to the student as it is.
 
+    >>> from fluxlite.widgets._lesson import LessonInputError
     >>> str(LessonInputError("Move the slider to 1 or more."))
     'Move the slider to 1 or more.'
     """
@@ -175,6 +183,7 @@ class LessonWidget:
       caught by a callback, or None when the last update went well;
     * ``save_png(path)`` writes the current picture to a file.
 
+    >>> from fluxlite.widgets._lesson import LessonWidget
     >>> w = LessonWidget(width=2, height=1.5)
     >>> w.say("hello")
     >>> "hello" in w.status.value, w.error is None

@@ -53,6 +53,7 @@ class LayerBuilder(LessonWidget):
     are no layers), ``text`` (``repr(model)``, Flux's printing), ``parameter_count`` and
     `code` (the Python that builds the model).
 
+    >>> from fluxlite.widgets import LayerBuilder
     >>> b = LayerBuilder()
     >>> print(b.text)
     Chain(

@@ -55,6 +55,8 @@ class GradientExplorer(LessonWidget):
     (the whole tuple, ``(∂f/∂x, ∂f/∂y)`` for the tutorial's f), ``tangent(u)``. A function
     that fails shows a message in ``status`` and leaves ``slope`` as None.
 
+    >>> import numpy as np
+    >>> from fluxlite.widgets import GradientExplorer
     >>> ex = GradientExplorer("cubic")
     >>> ex.x = 1.5
     >>> ex.slope                        # 3x² − 2 at x = 1.5

@@ -8,10 +8,12 @@ the left panel shows them as a scatter coloured by digit, with a cross at the sl
 you can see which region of the latent space you are decoding.
 
 The picture is a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image`` by
-`widgets.liveplot.LivePlot` (through `widgets._lesson.LessonWidget`): a slider move only
-redraws the image and the cross over a cached background, so it takes a few milliseconds.
+`fluxlite.widgets.liveplot.LivePlot` (through `fluxlite.widgets._lesson.LessonWidget`): a
+slider move only redraws the image and the cross over a cached background, so it takes a few
+milliseconds.
 
 >>> import numpy as np
+>>> from fluxlite.widgets import LatentExplorer
 >>> W = np.zeros((64, 2), np.float32); W[:32, 0] = 5; W[32:, 1] = 5    # a toy "decoder"
 >>> ex = LatentExplorer(lambda z: W @ z)
 >>> ex.z.tolist(), ex.image_array.shape
@@ -53,6 +55,8 @@ class LatentExplorer(LessonWidget):
     Results: ``z`` (the current latent vector), ``image_array`` (the decoded picture as a
     ``shape`` array), `set` (move several sliders with one redraw), `save_png` (the picture).
 
+    >>> import numpy as np
+    >>> from fluxlite.widgets import LatentExplorer
     >>> ex = LatentExplorer(lambda z: np.tile(z.sum(axis=0), (64, 1)), limit=2)
     >>> ex.set(1.0, -1.0)
     >>> ex.z.tolist(), float(ex.image_array.mean())

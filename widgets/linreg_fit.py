@@ -44,6 +44,7 @@ class LinearRegressionFit(LessonWidget):
     ``predictions`` (2 × n_samps), ``optimizer_rule`` (the rule used) and ``diverged``
     (True when the loss overflowed: the run stops there and ``status`` says why).
 
+    >>> from fluxlite.widgets import LinearRegressionFit
     >>> fit = LinearRegressionFit(lr=0.05, optimizer="Descent", epochs=20)
     >>> losses = fit.run()
     >>> len(losses), losses[-1] < losses[0]

@@ -18,6 +18,7 @@ view should render about ten times a second and train many steps in between.
 `render_seconds` (the last frame's cost) and `frames` help budget that.
 
 >>> import numpy as np
+>>> from fluxlite.widgets import LivePlot
 >>> plot = LivePlot(width=3, height=2)
 >>> ax = plot.fig.add_subplot()
 >>> line = plot.animate(*ax.plot([0, 1], [0, 1]))
@@ -49,6 +50,7 @@ class LivePlot:
     bytes go over a local socket, and encoding is a large part of a frame. ``format="jpeg"``
     (at `quality`) encodes a picture-like figure, such as a heat map, several times faster.
 
+    >>> from fluxlite.widgets import LivePlot
     >>> plot = LivePlot(width=2, height=1, dpi=50)
     >>> plot.widget.format, plot.fig.get_size_inches().tolist()
     ('png', [2.0, 1.0])

@@ -66,6 +66,7 @@ SURFACES = {
 def make_rules(lr, momentum):
     """Fresh fluxlite rules for the race: one shared learning rate, ``momentum`` as ρ.
 
+    >>> from fluxlite.widgets.race import make_rules
     >>> make_rules(0.01, 0.9)["Nesterov"]
     Nesterov(0.01, 0.9)
     """
@@ -80,6 +81,8 @@ def descend(f, start, rule, steps):
     Each step is ``g = fl.gradient(loss, p)[0]`` then ``fl.update_(rule, p, g)``. The path
     stops early, after the step that leaves ``|p| < 1000`` or makes ``p`` non-finite.
 
+    >>> import fluxlite as fl
+    >>> from fluxlite.widgets.race import descend
     >>> path = descend(lambda x, y: x**2 + y**2, (1.0, 2.0), fl.Descent(0.1), 2)
     >>> path            # each step multiplies p by 1 − 2·0.1
     array([[1.  , 2.  ],
@@ -116,6 +119,8 @@ class OptimizerRace(LessonWidget):
     ``rules`` (the fluxlite rule objects that ran), ``final_loss`` and ``diverged`` (the names
     whose path blew up).
 
+    >>> from fluxlite.widgets import OptimizerRace
+    >>> from fluxlite.widgets.race import RULES
     >>> race = OptimizerRace("bowl", lr=0.05, steps=50)
     >>> sorted(race.trajectories) == sorted(RULES)
     True

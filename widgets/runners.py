@@ -18,6 +18,7 @@ Both have the same small interface, so the dashboard can swap one for the other:
 (never swallowed). ``on_exit()`` runs once when the run ends, however it ends.
 
 >>> import time
+>>> from fluxlite.widgets import ThreadRunner
 >>> calls = []
 >>> def tick(should_stop):
 ...     calls.append(1)
@@ -96,6 +97,7 @@ class ThreadRunner(_Runner):
     use pyplot from a tick: set widget traits only.
 
     >>> import time
+    >>> from fluxlite.widgets import ThreadRunner
     >>> runner = ThreadRunner()
     >>> runner.start(lambda should_stop: time.sleep(0.01) or True)   # runs until stopped
     >>> runner.running
@@ -158,6 +160,7 @@ class AsyncioRunner(_Runner):
     after the tick in progress. `task` is the running ``asyncio.Task``.
 
     >>> import asyncio
+    >>> from fluxlite.widgets import AsyncioRunner
     >>> async def main():
     ...     runner = AsyncioRunner()
     ...     runner.start(lambda should_stop: runner.ticks < 4)
@@ -214,6 +217,7 @@ class AsyncioRunner(_Runner):
 def make_runner(runner):
     """A runner from its name (``"thread"`` or ``"asyncio"``), or `runner` itself if it is one.
 
+    >>> from fluxlite.widgets import make_runner
     >>> make_runner("thread")
     ThreadRunner(running=False)
     """

@@ -21,16 +21,16 @@ WIDTH, HEIGHT = 1440, 900
 
 CELLS = [
     # lesson 01 (lessons 02 and 06 show the same widget on another function)
-    "from widgets.explorer import GradientExplorer\n\n"
+    "from fluxlite.widgets.explorer import GradientExplorer\n\n"
     "explorer = GradientExplorer(\"tutorial\", x=2.0)\nexplorer",
     # lesson 03
-    "from widgets.linreg_fit import LinearRegressionFit\n\n"
+    "from fluxlite.widgets.linreg_fit import LinearRegressionFit\n\n"
     "fit = LinearRegressionFit(lr=0.05, optimizer=\"Descent\", epochs=200)\nfit",
     # lesson 04
-    "from widgets.race import OptimizerRace\n\n"
+    "from fluxlite.widgets.race import OptimizerRace\n\n"
     "race = OptimizerRace(\"rosenbrock\", lr=0.01, steps=200)\nrace",
     # lesson 05
-    "from widgets.builder import LayerBuilder\n\nbuilder = LayerBuilder()\nbuilder",
+    "from fluxlite.widgets.builder import LayerBuilder\n\nbuilder = LayerBuilder()\nbuilder",
     # lesson 10, with a fixed decoder and made-up encoded points
     "import numpy as np\nfrom widgets.latent import LatentExplorer\n\n"
     "rng = np.random.default_rng(0)\n"
@@ -291,8 +291,8 @@ def test_a_saved_notebook_says_run_this_cell_before_it_runs(new_page, shared_lab
     JupyterLab finds no live widget for the saved view and shows the plain text instead: it
     must ask the student to run the cell, not print ``VBox(children=(Image(value=b'...``.
     """
-    from widgets import (GradientExplorer, LatentExplorer, LayerBuilder, LinearRegressionFit,
-                         OptimizerRace)
+    from fluxlite.widgets import (GradientExplorer, LatentExplorer, LayerBuilder,
+                                  LinearRegressionFit, OptimizerRace)
     import numpy as np
 
     made = [GradientExplorer("tutorial", x=2.0), LinearRegressionFit(epochs=2),
