@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 import fluxlite as fl  # noqa: E402
 from fluxlite.layers import Chain, Dense  # noqa: E402
-from widgets import Dataset, TrainingDashboard  # noqa: E402
+from fluxlite.widgets import Dataset, TrainingDashboard  # noqa: E402
 
 
 def digits_dashboard(**kw):

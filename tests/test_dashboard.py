@@ -22,8 +22,8 @@ pytest.importorskip("matplotlib")
 
 import fluxlite as fl  # noqa: E402
 from fluxlite.layers import Chain, Dense  # noqa: E402
-from widgets import AsyncioRunner, Dataset, LivePlot, ThreadRunner, TrainingDashboard  # noqa: E402
-from widgets.dashboard import DATASETS, MODIFIERS, OPTIMIZERS  # noqa: E402
+from fluxlite.widgets import AsyncioRunner, Dataset, LivePlot, ThreadRunner, TrainingDashboard  # noqa: E402
+from fluxlite.widgets.dashboard import DATASETS, MODIFIERS, OPTIMIZERS  # noqa: E402
 
 
 class _Collector(logging.Handler):
@@ -33,7 +33,7 @@ class _Collector(logging.Handler):
 
     def emit(self, record):
         if record.exc_info or "Exception in callback" in record.getMessage() \
-                or record.name.startswith("widgets"):
+                or record.name.startswith("fluxlite.widgets"):
             self.records.append(record)
 
     def take(self):
@@ -46,7 +46,7 @@ class _Collector(logging.Handler):
 def callback_errors():
     """Fail the test if a widget callback logged an exception (ipywidgets or the dashboard)."""
     collector = _Collector()
-    loggers = [logging.getLogger(name) for name in ("traitlets", "widgets", "ipywidgets")]
+    loggers = [logging.getLogger(name) for name in ("traitlets", "fluxlite.widgets", "ipywidgets")]
     for lg in loggers:
         lg.addHandler(collector)
     yield collector
@@ -590,7 +590,7 @@ def test_deep_sigmoid_layers_still_flag_their_first_gradients_as_vanishing():
 
 
 def test_gradient_verdict_is_relative_to_the_loss():
-    from widgets.dashboard import gradient_verdict
+    from fluxlite.widgets.dashboard import gradient_verdict
     assert gradient_verdict(1e-8, 1e-7) == "ok"
     assert gradient_verdict(1e-8, 1.0) == "vanishing"
     assert gradient_verdict(5.0, 1e-4) == "exploding"
@@ -616,7 +616,7 @@ def test_a_loss_of_zero_up_to_rounding_is_never_shown_as_minus_zero(offset):
 
 
 def test_format_never_gives_minus_zero():
-    from widgets.dashboard import _fmt
+    from fluxlite.widgets.dashboard import _fmt
     assert [_fmt(v, 4) for v in (-0.0, -1e-16, -4e-13, 0.0)] == ["0"] * 4
     assert _fmt(-0.5) == "-0.5" and _fmt(2.5e-7) == "2.5e-07"
 
@@ -826,7 +826,7 @@ def test_a_dashboard_nobody_holds_is_collected_and_its_thread_stops():
 EXIT_WHILE_TRAINING = """
 import sys, time
 sys.path.insert(0, {root!r})
-from widgets import TrainingDashboard
+from fluxlite.widgets import TrainingDashboard
 d = TrainingDashboard(hidden=(8, 8), seed=0)
 d.start()
 while d.epoch < 2:

@@ -39,9 +39,9 @@ def test_the_core_imports_neither_ipywidgets_nor_matplotlib():
     assert out.stdout.split() == ["False", "False", "2", "True"]
 
 
-from widgets.dashboard.codegen import training_code  # noqa: E402
-from widgets.dashboard.settings import check_choices  # noqa: E402
-from widgets.dashboard.trainer import DEFAULTS, Trainer  # noqa: E402
+from fluxlite.widgets.dashboard.codegen import training_code  # noqa: E402
+from fluxlite.widgets.dashboard.settings import check_choices  # noqa: E402
+from fluxlite.widgets.dashboard.trainer import DEFAULTS, Trainer  # noqa: E402
 
 
 def settings(**kw):

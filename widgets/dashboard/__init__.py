@@ -1,18 +1,21 @@
 """`TrainingDashboard`: train a small network and watch it learn, in the spirit of TensorFlow Playground.
 
-A student picks a data set, the hidden layers, the activation, the optimiser and its learning
-rate, presses ▶ and watches the train and test losses fall, the decision boundary (or the
+A student picks a data set and the input features the network sees, the hidden layers, the
+activation, the optimiser and its learning rate, L1 or L2 regularization and its rate, presses
+▶ and watches the train and test losses fall, the decision boundary (or the
 fitted curve) take shape, and the gradient of every layer grow or vanish. While it trains:
 
-* the learning rate and the optimiser's other hyperparameters apply from the next step on;
-* a structural change (layers, activation, data, optimiser, batch size, seed) starts a new
+* the learning rate, the regularization rate and the optimiser's other hyperparameters apply
+  from the next step on;
+* a structural change (features, layers, activation, data, optimiser, regularization, batch
+  size, seed) starts a new
   run with fresh weights and says so in the status line; the old run stays on the loss plot
   as a faded line, with its settings in the legend (``clear history`` removes them);
 * a loss that becomes NaN or ∞, or explodes, pauses training with a plain message;
 * ``show code`` (and `TrainingDashboard.code`) gives fluxlite code that reproduces the run:
   the same data, weights, optimiser, hyperparameter changes and losses.
 
-Training runs in the background (a thread, or an asyncio task: see `widgets.runners`), so the
+Training runs in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`), so the
 notebook stays responsive. For notebooks, tests and lessons there is a synchronous
 `TrainingDashboard.train`.
 
@@ -37,11 +40,12 @@ The package, from the headless core outwards:
 True
 """
 from .app import TrainingDashboard
-from .controls import LEARNING_RATES, HiddenLayers, LearningRate
-from .data import DATASETS, LINEAR_MODEL, Dataset, builtin_data
+from .controls import LEARNING_RATES, FeatureToggles, HiddenLayers, LearningRate, RegularizationRate
+from .data import DATASETS, FEATURES, LINEAR_MODEL, Dataset, builtin_data
 from .gradients import EXPLODING, VANISHING, gradient_verdict
-from .settings import ACTIVATIONS, MODIFIERS, OPTIMIZERS, Run, fmt as _fmt
+from .settings import (ACTIVATIONS, MODIFIERS, OPTIMIZERS, REG_RATES, REGULARIZATIONS, Penalty, Run,
+                       fmt as _fmt)
 from .trainer import Trainer
 
-__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "LearningRate", "Run", "Trainer",
-           "gradient_verdict"]
+__all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "LearningRate", "RegularizationRate",
+           "FeatureToggles", "Penalty", "Run", "Trainer", "gradient_verdict"]

@@ -1,9 +1,9 @@
 """`TrainingDashboard`: the controls, the views and a background runner around a `Trainer`.
 
-The `Trainer` (headless) trains; the views of `widgets.dashboard.views` and
-`widgets.dashboard.output` draw it; the `ControlPanel` changes it; `training_code` writes its
+The `Trainer` (headless) trains; the views of `fluxlite.widgets.dashboard.views` and
+`fluxlite.widgets.dashboard.output` draw it; the `ControlPanel` changes it; `training_code` writes its
 code. This module glues them together and trains in the background with a runner from
-`widgets.runners`.
+`fluxlite.widgets.runners`.
 """
 import contextlib
 import copy
@@ -18,7 +18,7 @@ from ..runners import make_runner
 from .running import Running
 from .codegen import training_code
 from .controls import box_value
-from .data import DATASETS, features_apply
+from .data import DATASETS, DEFAULT_FEATURES, features_apply
 from .layout import build_layout, close_tree
 from .output import output_mode
 from .panel import CONTROLS, ControlPanel
@@ -64,7 +64,15 @@ class TrainingDashboard(Running):
 
     ``TrainingDashboard(*, dataset="circles", hidden=(4, 4), activation="tanh", lr=0.03,
     optimizer="Adam", modifier="none", batchsize=10, noise=None, split=0.5, seed=0, n=None,
-    data=None, model=None, loss=None, runner="thread", fps=12, title=...)``
+    data=None, model=None, loss=None, runner="thread", fps=12, title=..., features=("x1", "x2"),
+    regularization="none", reg_rate=0.0)``
+
+    **Like TensorFlow Playground**: `features` are the inputs the network sees, computed from
+    the points' x₁ and x₂ (keys of `FEATURES`: ``x1``, ``x2``, ``x1sq``, ``x2sq``, ``x1x2``,
+    ``sinx1``, ``sinx2``); they apply to the built-in data sets with one or two inputs.
+    `regularization` (``"L1"`` or ``"L2"``) adds `reg_rate` times the sum of ``|w|`` (or of
+    ``w²``) over the weights, not the biases, to the loss that training minimises; the losses
+    shown stay the data's own. "Show test data" and "Discretize output" change the picture only.
 
     **Your own data and model** (used by the digits lesson):
 
@@ -79,7 +87,9 @@ class TrainingDashboard(Running):
 
     **Controls** (ipywidgets, public attributes, each with ``.value``): `lr`, `optimizer`,
     `modifier`, `hyper` (dict of the optimiser's other hyperparameters), `hidden`
-    (`HiddenLayers`), `activation`, `batchsize`, `dataset`, `noise`, `split`, `seed`, and the
+    (`HiddenLayers`), `activation`, `batchsize`, `dataset`, `noise`, `split`, `seed`,
+    `features` (`FeatureToggles`), `regularization`, `reg_rate` (`RegularizationRate`),
+    the view options `show_test` and `discretize`, and the
     buttons `start_button` (▶ / ❚❚), `step_button` (one epoch), `reset_button`,
     `clear_button` (clear history) and `code_button` (show code).
 
@@ -101,7 +111,8 @@ class TrainingDashboard(Running):
     def __init__(self, *, dataset="circles", hidden=(4, 4), activation="tanh", lr=0.03,
                  optimizer="Adam", modifier="none", batchsize=10, noise=None, split=0.5, seed=0,
                  n=None, data=None, model=None, loss=None, runner="thread", fps=12,
-                 title="Training dashboard", max_runs=6, explode=1e3):
+                 title="Training dashboard", max_runs=6, explode=1e3,
+                 features=DEFAULT_FEATURES, regularization="none", reg_rate=0.0):
         self._guard = _callbacks(self)
         self._suspended = 0            # > 0 while several controls change together
         self._dirty = None             # the reason for a reset put off while suspended
@@ -116,7 +127,9 @@ class TrainingDashboard(Running):
             noise = DATASETS.get(dataset, (None, None, 0.1))[2]
         settings = {"dataset": dataset, "noise": noise, "split": split, "seed": seed,
                     "hidden": hidden, "activation": activation, "optimizer": optimizer,
-                    "modifier": modifier, "batchsize": batchsize, "lr": lr}
+                    "modifier": modifier, "batchsize": batchsize, "lr": lr,
+                    "features": features, "regularization": regularization,
+                    "reg_rate": reg_rate}
         check_choices(settings, data)
         self.panel = ControlPanel(settings, self._guard)
         for name in CONTROLS:

@@ -5,6 +5,7 @@ the hyperparameter changes made during the run at the same steps, and prints the
 each epoch, equal to the run's `history`.
 """
 import inspect
+import textwrap
 
 import fluxlite as fl
 
@@ -53,7 +54,7 @@ def _model_lines(trainer, s, data):
         return [f"model = Chain({', '.join(layers)})"]
     name = getattr(trainer.builder, "__name__", "build")
     try:
-        lines = [inspect.getsource(trainer.builder).rstrip()]
+        lines = [textwrap.dedent(inspect.getsource(trainer.builder)).rstrip()]
     except (OSError, TypeError):
         lines = [f"# {name}: your model builder (its source is not available)"]
     kw = builder_arguments(trainer.builder, n_in=n_in, n_out=data.n_out,
@@ -110,7 +111,7 @@ def training_code(trainer):
     Running it prints the per-epoch losses, equal to the run's history. Hyperparameter changes
     made during the run are replayed at the same steps. Only complete epochs are covered.
 
-    >>> from widgets.dashboard.trainer import DEFAULTS, Trainer
+    >>> from fluxlite.widgets.dashboard.trainer import DEFAULTS, Trainer
     >>> t = Trainer(dict(DEFAULTS, dataset="xor", hidden=(3,)))
     >>> code = training_code(t)
     >>> "fl.datasets.xor(200, noise=0.05, rng=0)" in code, "Dense(2, 3, fl.tanh)" in code

@@ -30,7 +30,7 @@ CONTROLS = ("lr", "optimizer", "modifier", "activation", "batchsize", "hidden", 
 class ControlPanel:
     """The dashboard's controls, built from its initial settings and wired through `guard`.
 
-    >>> from widgets.dashboard.settings import DEFAULTS
+    >>> from fluxlite.widgets.dashboard.settings import DEFAULTS
     >>> calls = []
     >>> def guard(where, method, *bound):
     ...     return lambda *args: calls.append((where, method))

@@ -1,5 +1,5 @@
 """How `TrainingDashboard` runs its trainer: `train` and `step` in the cell, `start` and `pause`
-in the background (a thread, or an asyncio task: see `widgets.runners`), `reset` for a new run.
+in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`), `reset` for a new run.
 
 Each tick of the runner trains for one frame's budget (``1/fps`` minus the last frame's cost)
 and then draws a frame. At most one dashboard of a kernel trains at a time: starting one pauses
@@ -26,7 +26,7 @@ class Running:
     The dashboard provides ``trainer``, ``runner``, ``fps``, ``screen``, ``start_button``,
     ``_new_run``, ``_set_status``, ``_status_level``, ``_render`` and ``_report``.
 
-    >>> from widgets.dashboard import TrainingDashboard
+    >>> from fluxlite.widgets.dashboard import TrainingDashboard
     >>> dash = TrainingDashboard(dataset="xor", seed=0)
     >>> dash.start(); dash.running
     True
@@ -58,7 +58,7 @@ class Running:
         Stops early if training diverges or is not learning (see `Trainer.not_learning`).
         Returns the current run's history (a list of records).
 
-        >>> from widgets.dashboard import TrainingDashboard
+        >>> from fluxlite.widgets.dashboard import TrainingDashboard
         >>> dash = TrainingDashboard(dataset="xor", seed=0)
         >>> len(dash.train(3)), dash.epoch, dash.status
         (3, 3, 'Trained to epoch 3.')

@@ -23,7 +23,7 @@ VIEWS = ("epoch_label", "loss_label", "status_label", "model_label", "code_view"
 class Screen:
     """The dashboard's views. `toggle(number)` makes the callback of run `number`'s checkbox.
 
-    >>> from widgets.dashboard.trainer import DEFAULTS, Trainer
+    >>> from fluxlite.widgets.dashboard.trainer import DEFAULTS, Trainer
     >>> screen = Screen(toggle=lambda number: print)
     >>> screen.render(Trainer(dict(DEFAULTS, dataset="xor")))
     >>> screen.frames, screen.output_plot.widget.value[:4] == b"\\xff\\xd8\\xff\\xe0"

@@ -1,7 +1,7 @@
 """What a run is made of: the choices a student has, the settings dict, and `Run`.
 
-Headless (no ipywidgets, no matplotlib), like `widgets.dashboard.trainer.Trainer`, which builds
-runs from these settings.
+Headless (no ipywidgets, no matplotlib), like `fluxlite.widgets.dashboard.trainer.Trainer`,
+which builds runs from these settings.
 """
 import contextlib
 import dataclasses

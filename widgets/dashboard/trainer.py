@@ -84,7 +84,7 @@ class Trainer:
             return self.user_data
         data = self.user_data(noise=s["noise"], split=s["split"], seed=s["seed"])
         if not isinstance(data, Dataset):
-            raise TypeError(f"data=... must return a widgets.Dataset, got {type(data).__name__}.")
+            raise TypeError(f"data=... must return a fluxlite.widgets.Dataset, got {type(data).__name__}.")
         return data
 
     def _features(self, data, s):
@@ -213,9 +213,11 @@ class Trainer:
         ``"modifier"`` or ``"penalty"`` (the regularization, whose one field is ``rate``). The
         value is checked now, on a copy of the rule, so a bad one raises here and never reaches
         training. Without regularization, a new rate is kept for the next run."""
-        if target == "penalty" and "penalty" not in self.rules:
-            self.settings["reg_rate"] = check_rate(value)
-            return
+        if target == "penalty":
+            value = check_rate(value)
+            if "penalty" not in self.rules:
+                self.settings["reg_rate"] = value
+                return
         _check_hyperparameter(name, value)
         probe = self.rules[target]._copy()
         setattr(probe, name, value)
