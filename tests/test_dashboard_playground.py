@@ -443,3 +443,22 @@ def test_discretize_is_off_where_there_is_no_decision_boundary(dash):
     assert dash.discretize.disabled and "decision boundary" in dash.discretize.tooltip
     dash.show_test.value = False                  # the fitted curve's test points hide too
     assert not dash.screen.output_view._test_artists[0].get_visible()
+
+
+def test_a_regularization_that_flattens_the_weights_is_named_when_training_pauses():
+    t = Trainer(dict(DEFAULTS, dataset="circles", hidden=(8, 8), regularization="L2",
+                     reg_rate=0.1))
+    t.train(60)
+    assert t.stalled and t.epoch == 20
+    assert t.message.startswith("Training paused at epoch 20: the network is not learning.")
+    assert "The L2 regularization pulled the weights towards zero (their sum of |w| fell from " \
+        in t.message
+    assert "its rate 0.1 is too strong for this network — try a smaller one (say 0.01)" \
+        in t.message and "learning rate" not in t.message
+
+
+def test_a_too_large_learning_rate_is_still_blamed_with_a_mild_regularization():
+    t = Trainer(dict(DEFAULTS, lr=10, regularization="L2", reg_rate=0.001))
+    t.train(100)
+    assert t.stalled and "The learning rate 10 is probably too large" in t.message
+    assert "regularization" not in t.message

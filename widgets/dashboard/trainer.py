@@ -32,6 +32,10 @@ STALL_WINDOW = 20
 STALLED = ("Training paused at epoch {epoch}: the network is not learning. {why} The learning "
            "rate {lr} is probably too large — try a smaller one (say {smaller}); ▶ goes on "
            "with this run, Reset starts a fresh one.")
+SHRUNK = ("Training paused at epoch {epoch}: the network is not learning. {why} The {kind} "
+          "regularization pulled the weights towards zero (their sum of |w| fell from {before} "
+          "to {now}): its rate {rate} is too strong for this network — try a smaller one (say "
+          "{smaller}); ▶ goes on with this run, Reset starts a fresh one.")
 DIVERGED = ("Training diverged at epoch {epoch} (step {step}): the loss {what}. The learning "
             "rate {lr} is probably too large for this network — try a smaller one (say {smaller}) "
             "and press ▶ for a fresh run.")
@@ -199,6 +203,8 @@ class Trainer:
             self.runs.append(self.run)
             del self.runs[:-self.max_runs - 1]
             self._bound = self.explode * max(1.0, self.run.initial["train_loss"])
+            if "penalty" in self.rules:
+                self._weights_at_start = self._weight_size()
             return self.run
 
     def clear_history(self):
@@ -383,10 +389,23 @@ class Trainer:
         return dict(lr=fmt(lr) if lr is not None else "",
                     smaller=fmt(lr / 10) if lr is not None else "a smaller one")
 
+    def _weight_size(self):
+        """The sum of |w| over the weights the regularization acts on."""
+        layers = [self.model] if isinstance(self.model, Dense) else \
+            [layer for layer in self.model if hasattr(layer, "weight")]
+        return sum(float(np.sum(np.abs(layer.weight), dtype=np.float64)) for layer in layers)
+
     def _stall(self, why):
         self.stalled = True
         self.run.stalled_at = self.epoch
-        self._say(STALLED.format(epoch=self.epoch, why=why, **self._rates()))
+        penalty = self.rules.get("penalty")
+        now = self._weight_size() if penalty is not None else None
+        if penalty is not None and penalty.rate > 0 and now < 0.1 * self._weights_at_start:
+            self._say(SHRUNK.format(epoch=self.epoch, why=why, kind=penalty.kind,
+                                    before=fmt(self._weights_at_start), now=fmt(now),
+                                    rate=fmt(penalty.rate), smaller=fmt(penalty.rate / 10)))
+        else:
+            self._say(STALLED.format(epoch=self.epoch, why=why, **self._rates()))
 
     def _diverge(self, value):
         self.run.diverged = True
