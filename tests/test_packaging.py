@@ -179,6 +179,33 @@ def test_doctests_of_widgets_are_collected_under_the_installed_names():
     assert all(i.split("::")[1].startswith("fluxlite.widgets") for i in ids), ids
 
 
+# `from widgets... import` or `import widgets...` in code, in a notebook's JSON (after "\n") or
+# in a string of code a test writes out.
+TOP_LEVEL_IMPORT = re.compile(r"(?:^|\\n|[;\"'`(]|\s)(from\s+widgets(?:\.\w+)*\s+import\b"
+                              r"|import\s+widgets(?:\.\w+)*\b)", re.M)
+NOT_SOURCE = {".git", ".venv", "build", "dist", "test-artifacts", ".ipynb_checkpoints",
+              "__pycache__", "node_modules", ".hypothesis", ".pytest_cache", ".benchmarks"}
+
+
+def test_no_file_imports_a_top_level_widgets_package():
+    # The import guard of conftest.py only sees this test process; a notebook, a script in
+    # bench/ or the code a browser test types into a kernel can only be read.
+    found = []
+    for root, dirs, files in os.walk(REPO):
+        dirs[:] = [d for d in dirs if d not in NOT_SOURCE and not d.endswith(".egg-info")]
+        for name in files:
+            path = Path(root) / name
+            if path.suffix not in (".py", ".ipynb", ".md", ".txt", ".cfg", ".toml") and \
+                    name not in ("Makefile", "postBuild"):
+                continue
+            rel = path.relative_to(REPO).as_posix()
+            if rel in ("conftest.py", "tests/test_packaging.py"):  # they say it on purpose
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found += [f"{rel}: {m.group(1)}" for m in TOP_LEVEL_IMPORT.finditer(text)]
+    assert not found, "import these from fluxlite.widgets instead:\n" + "\n".join(found)
+
+
 def lesson_imports():
     """``(notebook, line)`` for every line of a lesson's code that imports the widgets."""
     found = []

@@ -32,7 +32,7 @@ CELLS = [
     # lesson 05
     "from fluxlite.widgets.builder import LayerBuilder\n\nbuilder = LayerBuilder()\nbuilder",
     # lesson 10, with a fixed decoder and made-up encoded points
-    "import numpy as np\nfrom widgets.latent import LatentExplorer\n\n"
+    "import numpy as np\nfrom fluxlite.widgets.latent import LatentExplorer\n\n"
     "rng = np.random.default_rng(0)\n"
     "W = 3 * rng.normal(size=(64, 2)).astype(np.float32)\n"
     "mu_test, ytest = rng.normal(size=(2, 300)), rng.integers(0, 10, 300)\n"
