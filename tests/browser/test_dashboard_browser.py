@@ -5,8 +5,8 @@ Each of the three runs the notebook, presses ▶, moves the learning-rate slider
 runs, presses ❚❚, and checks that the epoch counter advanced, that the kernel took the new
 learning rate without starting a new run, and that the loss plot's picture changed. In
 JupyterLab (file browser open) and Notebook 7, a 1440×900 window must show every control the
-notebook's text names in bold without clipping it on the right. Any JavaScript console error
-fails a test. Screenshots go to test-artifacts/.
+notebook's text names in bold or italics without clipping it on the right. Any JavaScript
+console error fails a test. Screenshots go to test-artifacts/.
 """
 import json
 import re
@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
 NOTEBOOK = "lessons/dashboard.ipynb"
+STDERR = "[data-mime-type='application/vnd.jupyter.stderr']"    # tracebacks show as this
 
 
 def field(caption):
@@ -24,8 +25,8 @@ def field(caption):
     return f".fl-field:has(.fl-label:text-is('{caption}'))"
 
 
-# Each term the notebook's text puts in bold, and the part of the dashboard it means.
-NAMED_IN_BOLD = {
+# Each term the notebook's text sets in bold or italics, and the part of the dashboard it means.
+NAMED_IN_BOLD_OR_ITALICS = {
     "▶": ".fl-start", "❚❚": ".fl-start",
     "loss curves": ".fl-loss-plot",
     "decision boundary": ".fl-output-plot",
@@ -35,10 +36,16 @@ NAMED_IN_BOLD = {
     "hidden layers": ".fl-depth",
     "activation": field("activation"),
     "spiral": field("which data set?"),
+    "features": field("features"),
+    "regularization": field("regularization"), "L1": field("regularization"),
+    "L2": field("regularization"),
+    "regularization rate": field("regularization rate"),
+    "Show test data": ".fl-show-test",
+    "Discretize output": ".fl-discretize",
     "Show code": ".fl-showcode",
 }
-# What the text names without bold: the status line's message, the list of runs under the
-# loss plot, the neurons of each layer.
+# What the text names without emphasis: the status line's message, the list of runs under
+# the loss plot, the neurons of each layer.
 NAMED_IN_PLAIN = {"the status line": ".fl-status", "the list of runs": ".fl-runs",
                   "neurons per layer": ".fl-width"}
 
@@ -51,7 +58,19 @@ def epoch_of(page):
 
 
 def status_of(page):
-    return page.locator(".fl-dash .fl-status").text_content().strip()
+    status = page.locator(".fl-dash .fl-status")
+    return status.text_content().strip() if status.count() else "(no dashboard on the page)"
+
+
+def wait_for_the_notebook(page, timeout=120.0):
+    """Wait until the notebook's cells have run: the dashboard shows, and the notebook's
+    ``dash.train(30)`` has trained it to epoch 30. Fail at once if a cell shows a traceback."""
+    def done():
+        failed = [text for text in page.locator(STDERR).all_text_contents()
+                  if "Traceback" in text]
+        assert not failed, "a cell of the notebook failed:\n" + failed[0][-3000:]
+        return page.locator(".fl-dash .fl-epoch").count() > 0 and epoch_of(page) >= 30
+    wait_for(page, done, "the dashboard after the notebook's dash.train(30)", timeout)
 
 
 def wait_for(page, predicate, what, timeout=30.0):
@@ -92,7 +111,7 @@ def drag_learning_rate_left(page):
 
 def exercise_dashboard(page, name):
     """Start, move the learning rate, pause; check the counter, the status and the plot."""
-    wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
+    wait_for_the_notebook(page)
     page.locator(".fl-dash").scroll_into_view_if_needed()
     shoot(page, f"{name}-1-loaded")
     epoch0 = epoch_of(page)
@@ -130,19 +149,16 @@ def exercise_dashboard(page, name):
 
 def test_dashboard_in_jupyterlab(page, lab_server, open_in_lab):
     open_in_lab(page, lab_server, NOTEBOOK)
-    page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
     exercise_dashboard(page, "jupyterlab")
 
 
 def test_dashboard_in_notebook7(page, notebook7_server, open_in_notebook7):
     open_in_notebook7(page, notebook7_server, NOTEBOOK)
-    page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
     exercise_dashboard(page, "notebook7")
 
 
 def test_dashboard_in_voila(page, voila_server):
     page.goto(voila_server, timeout=120_000)
-    page.wait_for_selector(".fl-dash .fl-epoch", timeout=120_000)
     exercise_dashboard(page, "voila")
 
 
@@ -152,16 +168,18 @@ def box(page, selector):
     return b
 
 
-def test_every_term_in_bold_is_a_dashboard_part_the_laptop_tests_check():
-    """The laptop tests look for each control the notebook's text names; a term newly put in
-    bold needs its place in NAMED_IN_BOLD, or it would go unchecked."""
+def test_every_term_in_bold_or_italics_is_a_part_the_laptop_tests_check():
+    """The laptop tests look for each control the notebook's text names; a term newly set in
+    bold or italics needs its place in NAMED_IN_BOLD_OR_ITALICS, or it would go unchecked."""
     nb = json.loads((ROOT / NOTEBOOK).read_text())
-    bold = {term for cell in nb["cells"] if cell["cell_type"] == "markdown"
-            for term in re.findall(r"\*\*(.+?)\*\*", "".join(cell["source"]))}
-    assert bold, "the notebook's text puts nothing in bold"
-    assert bold == set(NAMED_IN_BOLD), (
-        f"in bold in the text but unknown here: {sorted(bold - set(NAMED_IN_BOLD))}; "
-        f"known here but no longer in bold: {sorted(set(NAMED_IN_BOLD) - bold)}")
+    text = "".join("".join(cell["source"]) for cell in nb["cells"]
+                   if cell["cell_type"] == "markdown")
+    named = set(re.findall(r"\*\*(.+?)\*\*", text))
+    named |= set(re.findall(r"(?<!\*)\*([^*\s][^*]*?)\*(?!\*)", re.sub(r"\*\*.+?\*\*", "", text)))
+    assert named, "the notebook's text sets nothing in bold or italics"
+    known = set(NAMED_IN_BOLD_OR_ITALICS)
+    assert named == known, (f"named in the text but unknown here: {sorted(named - known)}; "
+                            f"known here but no longer named: {sorted(known - named)}")
 
 
 OVERFLOW = """(dash) => {
@@ -176,13 +194,12 @@ def check_fits_a_laptop(page, name, width=1440):
     """Every part the notebook's text names is inside the notebook panel and the window's
     width, nothing scrolls sideways, the status line sits beside ▶ and the decision boundary
     starts within one screen of the dashboard's top."""
-    page.wait_for_selector(".fl-dash .fl-epoch", timeout=90_000)
-    wait_for(page, lambda: epoch_of(page) >= 30, "the notebook's dash.train(30)", timeout=90)
+    wait_for_the_notebook(page)
     page.locator(".fl-dash").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
     panel = page.locator(".jp-NotebookPanel", has=page.locator(".fl-dash")).first.bounding_box()
     dash = box(page, ".fl-dash")
-    parts = {**NAMED_IN_BOLD, **NAMED_IN_PLAIN}
+    parts = {**NAMED_IN_BOLD_OR_ITALICS, **NAMED_IN_PLAIN}
     boxes = {what: box(page, f".fl-dash {selector}") for what, selector in parts.items()}
     shot = ARTIFACTS / f"dashboard-{name}-{width}x{page.viewport_size['height']}"
     page.screenshot(path=f"{shot}.png")
