@@ -462,3 +462,42 @@ def test_a_too_large_learning_rate_is_still_blamed_with_a_mild_regularization():
     t.train(100)
     assert t.stalled and "The learning rate 10 is probably too large" in t.message
     assert "regularization" not in t.message
+
+
+# --------------------------------------------------------------------------- the network diagram
+
+def test_the_network_diagram_follows_the_model_and_the_features(dash):
+    view = dash.screen.network_view
+    assert view.diagram is not None and view.diagram.names == ("x₁", "x₂")
+    assert view.diagram.output == "margin" and dash.network_plot.widget.layout.display == ""
+    before = dash.network_plot.widget.value
+    dash.train(3)
+    assert dash.network_plot.widget.value != before, "the weights moved, so did the picture"
+    assert [v.shape[0] for v in view.diagram.values] == [2, 4, 1]
+    dash.features.value = ("x1", "x2", "x1x2", "sinx1")
+    assert view.diagram.names == ("x₁", "x₂", "x₁x₂", "sin x₁")
+    X = view.diagram.points
+    np.testing.assert_array_equal(view.diagram.inputs[2], X[0] * X[1])
+    dash.hidden.value = (3, 2)
+    dash.train(1)
+    assert [v.shape[0] for v in view.diagram.values] == [4, 3, 2, 1]
+
+
+def test_no_diagram_where_there_is_no_input_plane_and_a_note_says_why(dash):
+    dash.dataset.value = "linear"
+    assert dash.screen.network_view.diagram is None
+    assert dash.network_plot.widget.layout.display == "none"
+    assert dash.screen.network_view.note.value == (
+        "No network diagram: it draws the plane of two inputs x₁ and x₂, and this data has "
+        "5 inputs.")
+    dash.dataset.value = "gaussian"                 # three classes: one output node each
+    assert dash.screen.network_view.diagram.output == "units"
+    assert dash.network_plot.widget.layout.display == ""
+
+
+def test_the_network_diagram_is_redrawn_while_a_thread_trains(dash):
+    frames = dash.network_plot.frames
+    dash.start()
+    wait_until(lambda: dash.network_plot.frames >= frames + 3)
+    dash.pause()
+    assert dash.grad_plot.frames >= 3, "the gradient bars still get their turn"

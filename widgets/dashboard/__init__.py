@@ -15,8 +15,8 @@ fitted curve) take shape, and the gradient of every layer grow or vanish. While 
 * ``show code`` (and `TrainingDashboard.code`) gives fluxlite code that reproduces the run:
   the same data, weights, optimiser, hyperparameter changes and losses.
 
-Training runs in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`), so the
-notebook stays responsive. For notebooks, tests and lessons there is a synchronous
+Training runs in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`),
+so the notebook stays responsive. For notebooks, tests and lessons there is a synchronous
 `TrainingDashboard.train`.
 
 The package, from the headless core outwards:

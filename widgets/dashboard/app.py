@@ -1,8 +1,7 @@
 """`TrainingDashboard`: the controls, the views and a background runner around a `Trainer`.
 
-The `Trainer` (headless) trains; the views of `fluxlite.widgets.dashboard.views` and
-`fluxlite.widgets.dashboard.output` draw it; the `ControlPanel` changes it; `training_code` writes its
-code. This module glues them together and trains in the background with a runner from
+The `Trainer` (headless) trains; the views of `.views`, `.output` and `.diagram` draw it; the
+`ControlPanel` changes it; `training_code` writes its code. This module glues them together and trains in the background with a runner from
 `fluxlite.widgets.runners`.
 """
 import contextlib
@@ -18,7 +17,7 @@ from ..runners import make_runner
 from .running import Running
 from .codegen import training_code
 from .controls import box_value
-from .data import DATASETS, DEFAULT_FEATURES, features_apply
+from .data import DATASETS, DEFAULT_FEATURES
 from .layout import build_layout, close_tree
 from .output import output_mode
 from .panel import CONTROLS, ControlPanel
@@ -146,7 +145,8 @@ class TrainingDashboard(Running):
     # ------------------------------------------------------------------ what the trainer holds
 
     data = _from("trainer", "data", "The current run's `Dataset`.")
-    rule = _from("trainer", "rule", "The optimiser rule in force (an OptimiserChain with a modifier).")
+    rule = _from("trainer", "rule",
+                 "The optimiser rule in force (an OptimiserChain with a modifier).")
     loader = _from("trainer", "loader", "The current run's `fl.DataLoader`.")
     run = _from("trainer", "run", "The current `Run`.")
     max_runs = _from("trainer", "max_runs", "How many earlier runs are kept.")
@@ -250,7 +250,8 @@ class TrainingDashboard(Running):
             self.status = (f"regularization rate = {fmt(value)}: it applies once the "
                            f"regularization is L1 or L2.")
         elif self.run.steps:
-            self.status = f"{what} = {fmt(value)} from step {self.run.steps + 1} on (the run goes on)."
+            self.status = (f"{what} = {fmt(value)} from step {self.run.steps + 1} on "
+                           f"(the run goes on).")
 
     def _on_structural(self, what, change):
         if what in ("the optimiser", "the gradient modifier"):
@@ -293,59 +294,6 @@ class TrainingDashboard(Running):
         self.errors.append((where, err))
         log.error("TrainingDashboard: error in %s", where, exc_info=err)
         self._set_status(f"Error in {where}: {type(err).__name__}: {err}", "error")
-
-    # ------------------------------------------------------------------ runs
-
-    def _new_run(self, message, level="info"):
-        """Archive the current run (if it trained) and set up fresh data, weights and state.
-
-        All or nothing: the new run is built completely first and only then replaces the
-        current one. If building fails, the controls go back to the current run's settings,
-        which goes on unchanged, and the error is raised (the status line shows it).
-        """
-        with self._lock:
-            try:
-                self.trainer.new_run(self.panel.settings())
-            except Exception as err:
-                self._suspended += 1
-                try:
-                    self.panel.restore(self._run_controls, self._rules)
-                finally:
-                    self._suspended -= 1
-                    self._dirty = None
-                raise RuntimeError(f"the new settings could not be built ({type(err).__name__}: "
-                                   f"{err}). The controls are back as they were, and run "
-                                   f"#{self.run.number} goes on unchanged.") from err
-            self._after_new_run(message, level)
-
-    def _after_new_run(self, message, level="info"):
-        self._run_controls = self.panel.settings()
-        self.start_button.description = "▶"
-        self.start_button.remove_class("fl-running")
-        fixed = self.trainer.fixed_model()
-        self.panel.sync_model(fixed)
-        self.panel.sync_data(features_apply(self.data, fixed), self.data.n_in,
-                             output_mode(self.data) == "boundary")
-        self._update_model_text()
-        self._set_status(message, level)
-        self._render()
-
-    # ------------------------------------------------------------------ history
-
-    def clear_history(self):
-        """Forget the earlier runs (they leave the loss plot); the current run stays."""
-        with self._lock:
-            self.trainer.clear_history()
-            self.screen.loss_view.forget()
-            self._set_status("History cleared.")
-            self._render()
-
-    def _toggle_run(self, number, change):
-        with self._lock:
-            for r in self.runs:
-                if r.number == number:
-                    r.visible = bool(change["new"])
-            self.screen.redraw_losses(self.trainer)
 
     # ------------------------------------------------------------------ status, views, code
 

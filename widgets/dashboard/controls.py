@@ -169,7 +169,7 @@ class LearningRate(W.HBox):
 
 
 class RegularizationRate(LearningRate):
-    """The regularization rate λ: a slider over Playground's values 0, 0.001 … 10 and the exact value.
+    """The regularization rate λ: a slider over Playground's values 0, 0.001 … 10, and the value.
 
     It behaves as `LearningRate` does: any number from 0 to 10 from code, the slider on the
     nearest step, anything else refused with a message.
@@ -209,7 +209,8 @@ class FeatureToggles(W.VBox):
     ('x1', 'x2', 'x1x2')
     >>> f.refused = print
     >>> f.value = ()
-    Refused input features (): choose at least one input feature: the network needs an input. They stay x₁, x₂, x₁x₂.
+    Refused input features (): choose at least one input feature: the network needs an input.
+    They stay x₁, x₂, x₁x₂.
     >>> f.limit("this data has 5 inputs, not x₁ and x₂")
     >>> f.buttons["x1"].disabled, "5 inputs" in f.note.value
     (True, True)

@@ -98,6 +98,9 @@ def build_layout(dash):
     model_parts = [W.HTML("<div class='fl-colhead'>Model</div>")]
     if dash._uses_hidden:
         model_parts.append(dash.hidden)
+    model_parts.append(labelled("the network (each neuron over the input plane)",
+                                W.VBox([dash.network_plot.widget,
+                                        dash.screen.network_view.note])))
     reg = W.HBox([labelled("regularization", dash.regularization),
                    labelled("regularization rate", dash.reg_rate)],
                   layout=W.Layout(flex_flow="row wrap"))
@@ -114,7 +117,7 @@ def build_layout(dash):
                          dash.loss_label, dash.loss_plot.widget,
                          dash.runs_box],
                         layout=W.Layout(flex="1 1 490px", min_width="240px"))
-    for p in (dash.output_plot, dash.loss_plot, dash.grad_plot):
+    for p in (dash.output_plot, dash.loss_plot, dash.grad_plot, dash.network_plot):
         p.widget.layout.max_width = "100%"
         p.widget.layout.height = "auto"
     for c in (data_col, model_col, output_col):

@@ -167,7 +167,8 @@ class ControlPanel:
         "Discretize output" unless the output is a decision boundary."""
         self.features.limit(reason, inputs)
         self.discretize.disabled = not boundary
-        self.discretize.tooltip = None if boundary else "only a decision boundary can be discretized"
+        self.discretize.tooltip = (None if boundary else
+                                   "only a decision boundary can be discretized")
 
     def close(self):
         """Close the hyperparameter boxes (the rest closes with the dashboard's box)."""

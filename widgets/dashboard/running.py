@@ -1,5 +1,6 @@
 """How `TrainingDashboard` runs its trainer: `train` and `step` in the cell, `start` and `pause`
-in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`), `reset` for a new run.
+in the background (a thread, or an asyncio task: see `fluxlite.widgets.runners`), `reset` and
+new runs, all or nothing, and the history of runs.
 
 Each tick of the runner trains for one frame's budget (``1/fps`` minus the last frame's cost)
 and then draws a frame. At most one dashboard of a kernel trains at a time: starting one pauses
@@ -12,6 +13,8 @@ import time
 import weakref
 
 from ..runners import ThreadRunner
+from .data import features_apply
+from .output import output_mode
 from .settings import fmt, one_blas_thread
 from .trainer import check_epochs
 
@@ -23,8 +26,9 @@ class Running:
     """`train`, `step`, `start`, `pause`, `toggle` and `reset` for a dashboard with a `trainer`,
     a `runner` and a `screen`.
 
-    The dashboard provides ``trainer``, ``runner``, ``fps``, ``screen``, ``start_button``,
-    ``_new_run``, ``_set_status``, ``_status_level``, ``_render`` and ``_report``.
+    The dashboard provides ``trainer``, ``runner``, ``fps``, ``screen``, ``panel``, the
+    buttons, ``_set_status``, ``_status_level``, ``_render``, ``_report`` and the bookkeeping
+    of ``hold`` (``_suspended``, ``_dirty``).
 
     >>> from fluxlite.widgets.dashboard import TrainingDashboard
     >>> dash = TrainingDashboard(dataset="xor", seed=0)
@@ -97,6 +101,59 @@ class Running:
                 self._restart = True
             else:
                 self._start(keep_status=True)
+
+    # ------------------------------------------------------------------ runs
+
+    def _new_run(self, message, level="info"):
+        """Archive the current run (if it trained) and set up fresh data, weights and state.
+
+        All or nothing: the new run is built completely first and only then replaces the
+        current one. If building fails, the controls go back to the current run's settings,
+        which goes on unchanged, and the error is raised (the status line shows it).
+        """
+        with self._lock:
+            try:
+                self.trainer.new_run(self.panel.settings())
+            except Exception as err:
+                self._suspended += 1
+                try:
+                    self.panel.restore(self._run_controls, self._rules)
+                finally:
+                    self._suspended -= 1
+                    self._dirty = None
+                raise RuntimeError(f"the new settings could not be built ({type(err).__name__}: "
+                                   f"{err}). The controls are back as they were, and run "
+                                   f"#{self.run.number} goes on unchanged.") from err
+            self._after_new_run(message, level)
+
+    def _after_new_run(self, message, level="info"):
+        self._run_controls = self.panel.settings()
+        self.start_button.description = "▶"
+        self.start_button.remove_class("fl-running")
+        fixed = self.trainer.fixed_model()
+        self.panel.sync_model(fixed)
+        self.panel.sync_data(features_apply(self.data, fixed), self.data.n_in,
+                             output_mode(self.data) == "boundary")
+        self._update_model_text()
+        self._set_status(message, level)
+        self._render()
+
+    # ------------------------------------------------------------------ history
+
+    def clear_history(self):
+        """Forget the earlier runs (they leave the loss plot); the current run stays."""
+        with self._lock:
+            self.trainer.clear_history()
+            self.screen.loss_view.forget()
+            self._set_status("History cleared.")
+            self._render()
+
+    def _toggle_run(self, number, change):
+        with self._lock:
+            for r in self.runs:
+                if r.number == number:
+                    r.visible = bool(change["new"])
+            self.screen.redraw_losses(self.trainer)
 
     def _tick(self, should_stop):
         """One frame of background training: train for the frame's budget, then draw."""

@@ -1,8 +1,8 @@
 """`Screen`: every view of the dashboard, and `Screen.render`, which draws one frame of a trainer.
 
 The views are the epoch counter, the losses in words, the status line, the model as Flux prints
-it, the code box, and three plots: the loss curves (`LossView`), the model's output
-(`OutputView`) and the gradient-norm bars (`GradientView`).
+it, the code box, and four plots: the loss curves (`LossView`), the model's output
+(`OutputView`), the gradient-norm bars (`GradientView`) and the network (`DiagramView`).
 """
 import html
 import re
@@ -11,13 +11,14 @@ import time
 import ipywidgets as W
 
 from ..liveplot import LivePlot
+from .diagram import DiagramView
 from .output import OutputView
 from .settings import fmt
 from .views import TEST_COLOR, TRAIN_COLOR, GradientView, LossView
 
 # The views a dashboard shows as its own attributes (``dash.loss_plot``, ``dash.status_label``...).
 VIEWS = ("epoch_label", "loss_label", "status_label", "model_label", "code_view", "loss_plot",
-         "output_plot", "grad_plot")
+         "output_plot", "grad_plot", "network_plot")
 
 
 class Screen:
@@ -47,11 +48,14 @@ class Screen:
         self.output_plot.widget.add_class("fl-output-plot")
         self.grad_plot = LivePlot(3.1, 2.1)
         self.grad_plot.widget.add_class("fl-grad-plot")
+        self.network_plot = LivePlot(3.3, 2.2, format="jpeg")
+        self.network_plot.widget.add_class("fl-network-plot")
         for p in (self.loss_plot, self.output_plot, self.grad_plot):
             p.fig.set_facecolor("white")
         self.loss_view = LossView(self.loss_plot, toggle)
         self.output_view = OutputView(self.output_plot)
         self.grad_view = GradientView(self.grad_plot)
+        self.network_view = DiagramView(self.network_plot)
         self.frames = 0                # frames drawn (each redraws the views that changed)
         self.frame_cost = 0.04         # seconds the last frame took
         self._loss_key = None
@@ -86,8 +90,8 @@ class Screen:
 
         The loss plot is only redrawn when its curves changed (an epoch ended, a run was added
         or removed); the model's output changes at every step. While training runs (`live`),
-        the gradient-norm bars are redrawn every other frame, which keeps the frame rate at
-        10 per second or more; any other render draws everything.
+        the gradient-norm bars and the network diagram take turns, one of them every frame,
+        which keeps the frame rate at 10 per second or more; any other render draws everything.
         """
         with trainer.lock:
             start = time.perf_counter()
@@ -102,6 +106,8 @@ class Screen:
             if not live or self.frames % 2 == 0:
                 self.grad_view.draw(trainer)
                 self.grad_plot.render()
+            if not live or self.frames % 2 == 1:
+                self.network_view.draw(trainer)
             self.frames += 1
             self.frame_cost = time.perf_counter() - start
 

@@ -203,7 +203,7 @@ def check_features(keys):
     >>> check_features(("x1", "cos x1"))
     Traceback (most recent call last):
     ...
-    ValueError: unknown input feature 'cos x1'; the features are x1, x2, x1sq, x2sq, x1x2, sinx1, sinx2.
+    ValueError: unknown input feature 'cos x1'; the features are x1, x2, x1sq, x2sq, x1x2, ...
     """
     if isinstance(keys, str) or not isinstance(keys, (tuple, list, set, frozenset)):
         raise ValueError(f"the input features are a tuple of names such as ('x1', 'x2'), "

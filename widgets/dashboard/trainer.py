@@ -23,23 +23,10 @@ from fluxlite.losses import logitcrossentropy, mse
 from .data import (LINEAR_MODEL, Dataset, builtin_data, chosen_features, feature_function,
                    features_apply, identity_features)
 from .gradients import gradient_verdict, layer_norms, norm_names
+from .pauses import diverge_message, not_learning, stall_message, weight_size
 from .settings import (ACTIVATIONS, DEFAULTS, Penalty, Run, _check_hyperparameter,
-                       builder_arguments, check_choices, check_features, check_rate, fmt,
+                       builder_arguments, check_choices, check_features, check_rate,
                        hyperparameters, one_blas_thread)
-
-# A run that is not learning: judged over the last STALL_WINDOW epochs (see `not_learning`).
-STALL_WINDOW = 20
-STALLED = ("Training paused at epoch {epoch}: the network is not learning. {why} The learning "
-           "rate {lr} is probably too large — try a smaller one (say {smaller}); ▶ goes on "
-           "with this run, Reset starts a fresh one.")
-SHRUNK = ("Training paused at epoch {epoch}: the network is not learning. {why} The {kind} "
-          "regularization pulled the weights towards zero (their sum of |w| fell from {before} "
-          "to {now}): its rate {rate} is too strong for this network — try a smaller one (say "
-          "{smaller}); ▶ goes on with this run, Reset starts a fresh one.")
-DIVERGED = ("Training diverged at epoch {epoch} (step {step}): the loss {what}. The learning "
-            "rate {lr} is probably too large for this network — try a smaller one (say {smaller}) "
-            "and press ▶ for a fresh run.")
-
 
 class Trainer:
     """Headless training for `TrainingDashboard`: data, model, rules, steps, runs.
@@ -204,7 +191,7 @@ class Trainer:
             del self.runs[:-self.max_runs - 1]
             self._bound = self.explode * max(1.0, self.run.initial["train_loss"])
             if "penalty" in self.rules:
-                self._weights_at_start = self._weight_size()
+                self._weights_at_start = weight_size(self.model)
             return self.run
 
     def clear_history(self):
@@ -350,73 +337,24 @@ class Trainer:
                               self.loss, self.data.task)
 
     def not_learning(self):
-        """Why the run is not learning (a sentence), or None if it is, or it is too early to say.
-
-        The rule looks at the last `STALL_WINDOW` (20) epochs since the run started or last
-        paused for this reason, and finds the run not learning when either
-
-        * the train loss was above its starting value (epoch 0) in at least 3/4 of them, or
-        * (classification) the train accuracy stayed at chance level in all of them (at most
-          2 points above always answering the most common class) while the loss went up in
-          at least a quarter of them: it thrashes rather than slowly falls, as it does with a
-          learning rate that is merely small.
-        """
-        run, w = self.run, STALL_WINDOW
-        window = run.history[-w:]
-        if len(window) < w or window[0]["epoch"] <= run.stalled_at:
-            return None
-        start = run.initial["train_loss"]
-        losses = [r["train_loss"] for r in window]
-        if sum(v > start for v in losses) >= 0.75 * w:
-            return (f"Over the last {w} epochs the train loss stayed above its starting value "
-                    f"{fmt(start)} (now {fmt(losses[-1])}).")
-        if self.data.task == "classification" and "train_accuracy" in window[0]:
-            chance = float(np.max(np.mean(self.Ytrain, axis=1)))
-            rises = sum(b > a for a, b in zip([window[0]["train_loss"]] + losses, losses))
-            if all(r["train_accuracy"] <= chance + 0.02 for r in window) and rises >= w / 4:
-                return (f"Over the last {w} epochs the loss jumped up and down (now "
-                        f"{fmt(losses[-1])}) and the train accuracy stayed at chance level "
-                        f"({chance:.0%}, what always answering one class gets).")
-        return None
+        """Why the run is not learning (a sentence), or None: see `pauses.not_learning`."""
+        return not_learning(self.run, self.data.task, self.Ytrain)
 
     def _say(self, text, level="warn"):
         self.message = text
         if self.on_status is not None:
             self.on_status(text, level)
 
-    def _rates(self):
-        lr = self.lr
-        return dict(lr=fmt(lr) if lr is not None else "",
-                    smaller=fmt(lr / 10) if lr is not None else "a smaller one")
-
-    def _weight_size(self):
-        """The sum of |w| over the weights the regularization acts on."""
-        layers = [self.model] if isinstance(self.model, Dense) else \
-            [layer for layer in self.model if hasattr(layer, "weight")]
-        return sum(float(np.sum(np.abs(layer.weight), dtype=np.float64)) for layer in layers)
-
     def _stall(self, why):
         self.stalled = True
         self.run.stalled_at = self.epoch
         penalty = self.rules.get("penalty")
-        now = self._weight_size() if penalty is not None else None
-        if penalty is not None and penalty.rate > 0 and now < 0.1 * self._weights_at_start:
-            self._say(SHRUNK.format(epoch=self.epoch, why=why, kind=penalty.kind,
-                                    before=fmt(self._weights_at_start), now=fmt(now),
-                                    rate=fmt(penalty.rate), smaller=fmt(penalty.rate / 10)))
-        else:
-            self._say(STALLED.format(epoch=self.epoch, why=why, **self._rates()))
+        weights = (self._weights_at_start, weight_size(self.model)) if penalty else None
+        self._say(stall_message(self.epoch, why, self.lr, penalty, weights))
 
     def _diverge(self, value):
         self.run.diverged = True
-        if math.isnan(value):
-            what = "became NaN (not a number)"
-        elif math.isinf(value):
-            what = "became infinite"
-        else:
-            what = f"exploded to {value:.3g}"
-        self._say(DIVERGED.format(epoch=self.epoch + 1, step=self.run.steps + 1, what=what,
-                                  **self._rates()))
+        self._say(diverge_message(self.epoch + 1, self.run.steps + 1, value, self.lr))
 
     # ------------------------------------------------------------------ gradient norms
 

@@ -1,6 +1,6 @@
 """The loss curves with the list of earlier runs, and the gradient-norm bars.
 
-Each view draws a `fluxlite.widgets.dashboard.trainer.Trainer` into its `LivePlot`; the dashboard calls
+Each view draws a `.trainer.Trainer` into its `LivePlot`; the dashboard calls
 ``draw(trainer)`` and then the plot's ``render()``, under the trainer's lock.
 """
 import html
@@ -174,7 +174,7 @@ class LossView:
 
 class GradientView:
     """One bar per layer: the gradient norm of the last step on a log axis, red and labelled
-    ``vanishing`` or ``exploding`` when `fluxlite.widgets.dashboard.gradients.gradient_verdict` says so."""
+    ``vanishing`` or ``exploding`` when `.gradients.gradient_verdict` says so."""
 
     def __init__(self, plot):
         self.plot, self.names, self.texts = plot, None, []
