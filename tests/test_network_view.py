@@ -1,4 +1,4 @@
-"""widgets.network.NetworkDiagram: Playground's network view of a Chain of Dense layers.
+"""fluxlite.widgets.network.NetworkDiagram: Playground's network view of a Chain of Dense layers.
 
 The heat maps must show what the model computes (checked against the model's own forward pass
 and, pixel by pixel, against the colour scale), the edges must follow the weights, a frame must
@@ -21,9 +21,9 @@ pytest.importorskip("matplotlib")
 from PIL import Image  # noqa: E402  (matplotlib needs Pillow)
 
 import fluxlite as fl  # noqa: E402
-import widgets.network  # noqa: E402
-from widgets.liveplot import LivePlot  # noqa: E402
-from widgets.network import NetworkDiagram, layer_outputs  # noqa: E402
+import fluxlite.widgets.network  # noqa: E402
+from fluxlite.widgets.liveplot import LivePlot  # noqa: E402
+from fluxlite.widgets.network import NetworkDiagram, layer_outputs  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 ORANGE, BLUE, GREY = (0xF5, 0x93, 0x22), (0x08, 0x77, 0xBD), (0x5F, 0x63, 0x68)
@@ -331,7 +331,7 @@ def test_the_extent_from_data_is_the_decision_boundarys_square():
 
 def test_the_public_examples_run():
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE     # as pyproject.toml sets them
-    result = doctest.testmod(widgets.network, optionflags=flags)
+    result = doctest.testmod(fluxlite.widgets.network, optionflags=flags)
     assert result.attempted >= 10 and result.failed == 0
 
 

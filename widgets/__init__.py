@@ -10,6 +10,9 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 * `TrainingDashboard`: train a small network on a toy problem and watch it learn, TensorFlow
   Playground style, with live loss curves, run history and "show the code";
 * `Dataset`: a train/test split to hand to the dashboard (your own data, e.g. the digits);
+* `NetworkDiagram`: the network as Playground draws it, each neuron a heat map over the input
+  plane and each weight an edge (the dashboard's "Network" view); `layer_outputs` gives the
+  values it draws;
 * `LivePlot`: a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image``;
 * `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel;
 * lesson widgets: `GradientExplorer` (lessons 1-2), `LinearRegressionFit` (lesson 3),
@@ -22,6 +25,7 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 """
 from .dashboard import Dataset, TrainingDashboard
 from .liveplot import LivePlot
+from .network import NetworkDiagram, layer_outputs
 from .runners import AsyncioRunner, ThreadRunner, make_runner
 from .builder import LayerBuilder
 from .latent import LatentExplorer
@@ -31,7 +35,8 @@ from .race import OptimizerRace
 
 __all__ = [
     # training dashboard
-    "TrainingDashboard", "Dataset", "LivePlot", "ThreadRunner", "AsyncioRunner", "make_runner",
+    "TrainingDashboard", "Dataset", "NetworkDiagram", "layer_outputs", "LivePlot",
+    "ThreadRunner", "AsyncioRunner", "make_runner",
     # lesson widgets
     "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder", "LatentExplorer",
 ]

@@ -8,12 +8,13 @@ between columns are the weights: their colour is the weight's sign, their width 
 
 One forward pass over the grid, with NumPy in float32, gives every node's values at once
 (`layer_outputs`). A frame changes the data of artists made once (one ``AxesImage`` holding all
-nodes, one ``LineCollection`` of edges) and draws them with `widgets.liveplot.LivePlot`'s
+nodes, one ``LineCollection`` of edges) and draws them with `fluxlite.widgets.liveplot.LivePlot`'s
 blitting, so the diagram can be redrawn live while a network trains: a live view makes one
 diagram per data set and calls ``diagram.render(model)`` each frame, holding the model still
 during the call (a model of another shape, after the layers changed, rebuilds the picture).
 
 >>> import fluxlite as fl
+>>> from fluxlite.widgets import NetworkDiagram
 >>> fl.seed(0)
 >>> model = fl.Chain(fl.Dense(2, 3, fl.tanh), fl.Dense(3, 1))
 >>> diagram = NetworkDiagram(model, extent=(-1, 1, -1, 1), grid=20)
