@@ -84,7 +84,7 @@ def dash():
 
 # --------------------------------------------------------------------------- controls
 
-def test_controls_are_public_widgets_with_the_ranges_the_issue_asks_for(dash):
+def test_controls_are_public_widgets_with_their_ranges(dash):
     assert (dash.lr.min, dash.lr.max) == (1e-5, 10)
     rules = {name for name in fl.__all__ if isinstance(getattr(fl, name), type)
              and issubclass(getattr(fl, name), fl.optimise.AbstractRule)}
@@ -96,8 +96,15 @@ def test_controls_are_public_widgets_with_the_ranges_the_issue_asks_for(dash):
     assert set(dict(dash.dataset.options).values()) == {
         "circles", "moons", "xor", "spiral", "gaussian", "regression1d", "linear"}
     for name in ("activation", "batchsize", "noise", "split", "seed", "start_button",
-                 "step_button", "reset_button", "clear_button", "code_button"):
+                 "step_button", "reset_button", "clear_button", "code_button", "features",
+                 "regularization", "reg_rate", "show_test", "discretize"):
         assert hasattr(getattr(dash, name), "observe"), name
+    # TensorFlow Playground's choices
+    assert tuple(dash.regularization.options) == ("none", "L1", "L2")
+    assert [v for _, v in dash.reg_rate.slider.options] == [
+        0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10]
+    assert [b.description for b in dash.features.buttons.values()] == [
+        "x₁", "x₂", "x₁²", "x₂²", "x₁x₂", "sin x₁", "sin x₂"]
 
 
 def test_hidden_layers_value_moves_the_sliders_and_back(dash):

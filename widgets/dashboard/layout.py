@@ -23,6 +23,7 @@ CSS = """
 .fl-dash .fl-label { font-size: 10.5px; text-transform: uppercase; letter-spacing: .06em;
   color: #7a8088; margin: 0 0 3px 2px; line-height: 14px; white-space: nowrap; }
 .fl-dash .fl-field { margin-right: 14px; }
+.fl-dash .fl-col .fl-field { margin-right: 0; }
 .fl-dash .fl-col { padding: 10px 14px; border-right: 1px solid #eceef0; }
 .fl-dash .fl-col:last-child { border-right: none; }
 .fl-dash .fl-colhead { font-size: 12px; font-weight: 700; letter-spacing: .08em; color: #183d4e;
@@ -98,12 +99,11 @@ def build_layout(dash):
     model_parts = [W.HTML("<div class='fl-colhead'>Model</div>")]
     if dash._uses_hidden:
         model_parts.append(dash.hidden)
-    model_parts.append(labelled("the network (each neuron over the input plane)",
-                                W.VBox([dash.network_plot.widget,
-                                        dash.screen.network_view.note])))
+    model_parts.append(labelled("network", W.VBox([dash.network_plot.widget,
+                                                   dash.screen.network_view.note])))
     reg = W.HBox([labelled("regularization", dash.regularization),
                    labelled("regularization rate", dash.reg_rate)],
-                  layout=W.Layout(flex_flow="row wrap"))
+                  layout=W.Layout(flex_flow="row wrap", grid_gap="0 12px"))
     model_parts += [dash.model_label, reg,
                     labelled("gradient modifier", dash.modifier),
                     dash.panel.hyper_box,

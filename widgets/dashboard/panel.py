@@ -74,6 +74,7 @@ class ControlPanel:
         self.reg_rate = RegularizationRate(s.get("reg_rate", 0.0))
         self.reg_rate.refused = guard("the regularization rate", "_refuse")
         self.reg_rate.add_class("fl-reg-rate")
+        self.reg_rate.slider.layout.width = "150px"
         self.show_test = W.Checkbox(value=True, description="Show test data", indent=False,
                                     layout=W.Layout(width="auto"))
         self.discretize = W.Checkbox(value=False, description="Discretize output",

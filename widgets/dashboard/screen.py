@@ -48,7 +48,7 @@ class Screen:
         self.output_plot.widget.add_class("fl-output-plot")
         self.grad_plot = LivePlot(3.1, 2.1)
         self.grad_plot.widget.add_class("fl-grad-plot")
-        self.network_plot = LivePlot(3.3, 2.2, format="jpeg")
+        self.network_plot = LivePlot(3.2, 2.2, format="jpeg")
         self.network_plot.widget.add_class("fl-network-plot")
         for p in (self.loss_plot, self.output_plot, self.grad_plot):
             p.fig.set_facecolor("white")
