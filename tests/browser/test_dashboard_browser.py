@@ -185,15 +185,25 @@ def test_every_term_in_bold_or_italics_is_a_part_the_laptop_tests_check():
 OVERFLOW = """(dash) => {
     const out = dash.closest('.jp-OutputArea-output');
     const scroller = dash.closest('.jp-WindowedPanel-outer') || dash.closest('.jp-Notebook');
-    return {output: [out.scrollWidth, out.clientWidth],
-            notebook: [scroller.scrollWidth, scroller.clientWidth]};
+    const inside = [...dash.querySelectorAll('*')].filter(e => {
+        const x = getComputedStyle(e).overflowX;
+        return (x === 'auto' || x === 'scroll') && e.scrollWidth > e.clientWidth + 1;
+    }).map(e => {
+        const label = e.querySelector('.fl-label');
+        const name = label ? `the box with "${label.textContent}"`
+            : [...e.classList].filter(c => c.startsWith('fl-')).join(' ') || e.tagName;
+        return `${name} (${e.scrollWidth} > ${e.clientWidth} px)`;
+    });
+    return {sizes: {output: [out.scrollWidth, out.clientWidth],
+                    notebook: [scroller.scrollWidth, scroller.clientWidth]}, inside};
 }"""
 
 
 def check_fits_a_laptop(page, name, width=1440):
     """Every part the notebook's text names is inside the notebook panel and the window's
-    width, nothing scrolls sideways, the status line sits beside ▶ and the decision boundary
-    starts within one screen of the dashboard's top."""
+    width; nothing scrolls sideways (the notebook, the cell's output, or any box inside the
+    dashboard, which would show a scrollbar of its own); the status line sits beside ▶; the
+    decision boundary starts within one screen of the dashboard's top."""
     wait_for_the_notebook(page)
     page.locator(".fl-dash").evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(300)
@@ -212,8 +222,10 @@ def check_fits_a_laptop(page, name, width=1440):
         assert b["x"] >= panel["x"] - 1, f"{what} starts left of the notebook panel: {report}"
         assert b["x"] + b["width"] <= right + 1, f"{what} is clipped on the right: {report}"
     sideways = page.locator(".fl-dash").evaluate(OVERFLOW)
-    for where, (scroll, client) in sideways.items():
+    for where, (scroll, client) in sideways["sizes"].items():
         assert scroll <= client + 1, f"the {where} scrolls sideways: {scroll} > {client} px"
+    assert sideways["inside"] == [], ("inside the dashboard these scroll sideways, each with a "
+                                      "scrollbar of its own: " + "; ".join(sideways["inside"]))
     start, status = boxes["▶"], boxes["the status line"]
     gap = max(status["y"] - (start["y"] + start["height"]),
               start["y"] - (status["y"] + status["height"]), 0)
