@@ -419,8 +419,11 @@ def test_show_test_data_hides_the_test_points_and_changes_no_training(dash):
     before = (dash.run, dash.steps, dash.code(), dash.output_plot.widget.value)
     test_points = dash.screen.output_view._test_artists[0]
     assert test_points.get_visible()
+    title = dash.output_plot.fig.axes[0].get_title()
     dash.show_test.value = False
     assert not test_points.get_visible()
+    assert (title, dash.output_plot.fig.axes[0].get_title()) == (
+        "decision boundary    ● train   ◆ test", "decision boundary    ● train")
     assert dash.output_plot.widget.value != before[3], "the picture was redrawn"
     assert (dash.run, dash.steps, dash.code()) == before[:3]
     dash.show_test.value = True

@@ -32,6 +32,7 @@ class OutputView:
         self.plot, self._structure, self.off_text, self.pred_sets = plot, None, None, []
         self.show_test, self.discrete = True, False
         self._test_artists = []         # what "Show test data" hides
+        self._title = None
 
     def options(self, show_test=None, discrete=None):
         """Show or hide the test data; draw the boundary in its classes' colours only
@@ -42,6 +43,9 @@ class OutputView:
             self.discrete = bool(discrete)
         for artist in self._test_artists:
             artist.set_visible(self.show_test)
+        if self._title is not None:         # the decision boundary's title names its points
+            self._title.set_text("decision boundary    ● train" +
+                                 ("   ◆ test" if self.show_test else ""))
         self.plot.invalidate()
 
     def draw(self, trainer):
@@ -112,7 +116,7 @@ class OutputView:
         ax = fig.add_subplot()
         style_axes(ax, small=True)
         d, mode = trainer.data, output_mode(trainer.data)
-        self._test_artists = []
+        self._test_artists, self._title = [], None
         getattr(self, f"_setup_{mode}")(ax, d, trainer)
         if mode in ("curve", "scatter"):
             self.off_text = plot.animate(ax.text(0.5, 0.03, "", transform=ax.transAxes,
@@ -145,7 +149,7 @@ class OutputView:
         self._test_artists = [test]
         ax.set_xlim(extent[:2])
         ax.set_ylim(extent[2:])
-        ax.set_title("decision boundary    ● train   ◆ test", fontsize=8.5, color="#333")
+        self._title = ax.set_title("", fontsize=8.5, color="#333")
 
     def _setup_curve(self, ax, d, trainer):
         X = np.concatenate([d.x_train, d.x_test], axis=1)[0]
