@@ -18,12 +18,9 @@ from fluxlite.layers import Chain, Dense
 ROOT = Path(__file__).resolve().parents[1]
 
 HEADLESS_IMPORT = """
-import sys, types
-core = types.ModuleType("core")             # the package's folder, without its __init__
-core.__path__ = [{folder!r}]
-sys.modules["core"] = core
-from core.trainer import DEFAULTS, Trainer
-from core.codegen import training_code
+import sys
+from fluxlite.widgets.dashboard import Trainer, training_code
+from fluxlite.widgets.dashboard.trainer import DEFAULTS
 t = Trainer(dict(DEFAULTS, dataset="xor", hidden=(3,)))
 t.train(2)
 code = training_code(t)
@@ -32,8 +29,7 @@ print("ipywidgets" in sys.modules, "matplotlib" in sys.modules, t.epoch, "fl.set
 
 
 def test_the_core_imports_neither_ipywidgets_nor_matplotlib():
-    script = HEADLESS_IMPORT.format(folder=str(ROOT / "widgets" / "dashboard"))
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-c", HEADLESS_IMPORT], capture_output=True, text=True,
                          timeout=120, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False", "2", "True"]

@@ -23,20 +23,28 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 >>> len(dash.train(2))
 2
 """
-from .dashboard import Dataset, TrainingDashboard
-from .liveplot import LivePlot
-from .network import NetworkDiagram, layer_outputs
-from .runners import AsyncioRunner, ThreadRunner, make_runner
-from .builder import LayerBuilder
-from .latent import LatentExplorer
-from .explorer import GradientExplorer
-from .linreg_fit import LinearRegressionFit
-from .race import OptimizerRace
-
-__all__ = [
+# Each name is imported from its module on first use, so that the dashboard's headless core
+# (`fluxlite.widgets.dashboard.trainer`) can be imported without ipywidgets or matplotlib.
+_WHERE = {
     # training dashboard
-    "TrainingDashboard", "Dataset", "NetworkDiagram", "layer_outputs", "LivePlot",
-    "ThreadRunner", "AsyncioRunner", "make_runner",
+    "TrainingDashboard": "dashboard", "Dataset": "dashboard", "NetworkDiagram": "network",
+    "layer_outputs": "network", "LivePlot": "liveplot", "ThreadRunner": "runners",
+    "AsyncioRunner": "runners", "make_runner": "runners",
     # lesson widgets
-    "GradientExplorer", "LinearRegressionFit", "OptimizerRace", "LayerBuilder", "LatentExplorer",
-]
+    "GradientExplorer": "explorer", "LinearRegressionFit": "linreg_fit",
+    "OptimizerRace": "race", "LayerBuilder": "builder", "LatentExplorer": "latent",
+}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        import importlib
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -39,13 +39,28 @@ The package, from the headless core outwards:
 >>> history[-1]["train_loss"] < dash.initial["train_loss"]
 True
 """
-from .app import TrainingDashboard
-from .controls import LEARNING_RATES, FeatureToggles, HiddenLayers, LearningRate, RegularizationRate
+from .codegen import training_code
 from .data import DATASETS, FEATURES, LINEAR_MODEL, Dataset, builtin_data
 from .gradients import EXPLODING, VANISHING, gradient_verdict
 from .settings import (ACTIVATIONS, MODIFIERS, OPTIMIZERS, REG_RATES, REGULARIZATIONS, Penalty, Run,
                        fmt as _fmt)
 from .trainer import Trainer
 
+# The headless core above needs neither ipywidgets nor matplotlib; the names below do, so they
+# are imported on first use: a script (or a grader) can use `Trainer` with neither installed.
+_WIDGETS = {"TrainingDashboard": "app", "LEARNING_RATES": "controls",
+            "FeatureToggles": "controls", "HiddenLayers": "controls",
+            "LearningRate": "controls", "RegularizationRate": "controls"}
+
+
+def __getattr__(name):
+    if name in _WIDGETS:
+        import importlib
+        value = getattr(importlib.import_module(f".{_WIDGETS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = ["TrainingDashboard", "Dataset", "HiddenLayers", "LearningRate", "RegularizationRate",
-           "FeatureToggles", "Penalty", "Run", "Trainer", "gradient_verdict"]
+           "FeatureToggles", "Penalty", "Run", "Trainer", "gradient_verdict", "training_code"]
