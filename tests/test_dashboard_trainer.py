@@ -3,7 +3,6 @@
 The core (widgets/dashboard/data.py, settings.py, gradients.py, trainer.py, codegen.py) must
 run in a plain script: it imports neither ipywidgets nor matplotlib, which a subprocess checks.
 """
-import json
 import math
 import subprocess
 import sys
@@ -38,19 +37,11 @@ def test_the_core_imports_neither_ipywidgets_nor_matplotlib():
 from fluxlite.widgets.dashboard.codegen import training_code  # noqa: E402
 from fluxlite.widgets.dashboard.settings import check_choices  # noqa: E402
 from fluxlite.widgets.dashboard.trainer import DEFAULTS, Trainer  # noqa: E402
+from test_dashboard import _run_code as run_code  # noqa: E402  (runs exported code in a fresh process)
 
 
 def settings(**kw):
     return dict(DEFAULTS, **kw)
-
-
-def run_code(code):
-    script = code + "\nimport json\nprint('LOSSES=' + json.dumps(losses))\n"
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, cwd="/")
-    assert out.returncode == 0, out.stderr
-    line = [ln for ln in out.stdout.splitlines() if ln.startswith("LOSSES=")][-1]
-    return [tuple(p) for p in json.loads(line[len("LOSSES="):])]
 
 
 def test_a_trainer_trains_epoch_by_epoch_and_its_loss_falls():
