@@ -33,6 +33,7 @@ _WHERE = {
     # lesson widgets
     "GradientExplorer": "explorer", "LinearRegressionFit": "linreg_fit",
     "OptimizerRace": "race", "LayerBuilder": "builder", "LatentExplorer": "latent",
+    "GradientThroughTime": "through_time",
 }
 __all__ = list(_WHERE)
 
