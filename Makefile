@@ -7,6 +7,7 @@
 #                again with FLUXLITE_REFERENCE=1 (no fast paths), nbval on the lessons,
 #                browser tests, and the Binder configuration
 #   make bench   every bench/*.py, one after another
+#   make student the lessons' student version in build/student/ (nbgrader generate_assignment)
 #
 # Each suite runs only when its files exist, and says so when it is skipped. A suite whose files
 # exist but from which pytest collects nothing (pytest's exit status 5) fails the build.
@@ -35,7 +36,7 @@ ARTIFACTS := test-artifacts
 NOTEBOOKS = $(sort $(wildcard lessons/*.ipynb))
 BROWSER_TESTS = $(wildcard tests/browser/test_*.py tests/browser/*_test.py)
 BENCHES = $(sort $(wildcard bench/*.py))
-SANITIZE = $(wildcard lessons/nbval_sanitize.cfg)
+SANITIZE = $(wildcard tests/nbval_sanitize.cfg)
 
 # pip, quietly; on these machines pip.conf names local indexes that pip warns about once per
 # package ("Location 'file:///opt/...' is ignored"), so those lines alone are filtered out.
@@ -54,10 +55,10 @@ define pytest_suite
 endef
 
 .PHONY: help venv lab test test-unit test-reference test-lessons test-browser test-binder system-deps \
-	bench clean
+	bench student clean
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
 venv: $(STAMP)
 
@@ -174,6 +175,21 @@ $(BINDER_STAMP): binder/requirements.txt binder/postBuild pyproject.toml
 	PATH="$(CURDIR)/$(BINDER_VENV)/bin:$$PATH" bash binder/postBuild > $(BINDER_VENV)/postBuild.log 2>&1 || \
 		{ cat $(BINDER_VENV)/postBuild.log; echo "make: binder: binder/postBuild failed"; exit 1; }
 	@touch $@
+
+# The student version of the lessons, made by nbgrader itself. lessons/ is nbgrader's source
+# version (solution cells, check cells, hidden tests; see nbgrader_config.py). nbgrader wants a
+# course folder holding source/<assignment>/, so the lessons are copied into one under build/ as
+# the assignment "lessons"; generate_assignment writes release/lessons/ there (solutions replaced
+# by `raise NotImplementedError()`, hidden tests and all outputs removed, check cells locked),
+# which is copied to build/student/.
+STUDENT_COURSE := build/nbgrader-course
+student: venv
+	rm -rf $(STUDENT_COURSE) build/student
+	mkdir -p $(STUDENT_COURSE)/source
+	cp -R lessons $(STUDENT_COURSE)/source/lessons
+	$(BIN)/nbgrader generate_assignment lessons --CourseDirectory.root=$(CURDIR)/$(STUDENT_COURSE) --log-level=WARN
+	cp -R $(STUDENT_COURSE)/release/lessons build/student
+	@echo "make student: the student version is in build/student/"
 
 bench: venv
 ifeq ($(strip $(BENCHES)),)
