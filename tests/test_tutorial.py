@@ -1,4 +1,5 @@
-"""The tutorial (../shared/seed/), translated line for line per ROSETTA.md, runs and learns.
+"""The blog tutorial "Machine Learning in Julia with Flux", translated line for line by the
+rules of docs/ROSETTA.md, runs and learns.
 
 Julia → Python, as in the contract: ``gradient`` → ``fl.gradient``, ``rand`` → ``fl.rand``,
 ``W * x .+ b`` → ``W @ x + b``, ``(y .- ypred).^2`` → ``(y - ypred)**2``, the do-block →
