@@ -97,6 +97,16 @@ def test_the_status_line_and_regime_follow_the_picture():
     w.save_png(ARTIFACTS / "gradient_through_time.png")
 
 
+def test_gradient_norms_for_other_settings_leave_the_controls_and_picture_alone():
+    w = GradientThroughTime(T=20, scale=1.0, activation="tanh")
+    frames, png = w.plot.frames, w.image.value
+    norms = w.gradient_norms(T=12, scale=0.7, activation="tanh")
+    np.testing.assert_allclose(norms, by_hand(w, 12, 0.7, "tanh"), rtol=2e-4)
+    assert (w.T.value, w.scale.value, w.plot.frames, w.image.value) == (20, 1.0, frames, png)
+    with pytest.raises(LessonInputError, match="whole number from 2 to 100, got 101"):
+        w.gradient_norms(T=101)
+
+
 def test_set_changes_several_controls_with_one_redraw():
     w = GradientThroughTime()
     frames = w.plot.frames

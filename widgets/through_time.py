@@ -50,8 +50,10 @@ class GradientThroughTime(LessonWidget):
 
     Results: ``grad_norms`` (``‖∂L/∂h_t‖`` for ``t = 1 … T``, a vector of length ``T``),
     ``Wh`` (the recurrent matrix in use), ``regime`` (``"vanishing"``, ``"stable"`` or
-    ``"exploding"``: the gradient at step 1 is below 1e-2, between 1e-2 and 1e2, or above 1e2
-    times the one at step ``T``), `set` (change several controls with one redraw).
+    ``"exploding"``: the gradient at step 1 is below 0.1, between 0.1 and 10, or above 10
+    times the one at step ``T``), `set` (change several controls with one redraw) and
+    `gradient_norms` (the same numbers for other settings, without touching the controls or
+    the picture: for sweeps).
 
     >>> from fluxlite.widgets import GradientThroughTime
     >>> w = GradientThroughTime(T=50, scale=0.9)
@@ -60,6 +62,8 @@ class GradientThroughTime(LessonWidget):
     >>> w.set(scale=1.5, activation="identity")
     >>> w.regime, len(w.grad_norms)
     ('exploding', 50)
+    >>> float(w.gradient_norms(T=3, scale=0.5, activation="identity")[0])    # 0.5 ** 2
+    0.25
     """
 
     name = "gradient-through-time explorer"
@@ -123,11 +127,28 @@ class GradientThroughTime(LessonWidget):
             self._setting = False
         self._guard(self._update)()
 
+    def gradient_norms(self, T=None, scale=None, activation=None):
+        """``‖∂L/∂h_t‖`` for ``t = 1 … T`` with these settings (the controls' by default).
+
+        Nothing is redrawn and no control moves, so a loop over many settings stays fast.
+        """
+        T = self.T.value if T is None else int(T)
+        scale = self.scale.value if scale is None else float(scale)
+        activation = self.activation.value if activation is None else activation
+        if not 2 <= T <= T_MAX:
+            raise LessonInputError(f"T is the sequence length: a whole number from 2 to {T_MAX}, "
+                                   f"got {T!r}.")
+        if activation not in _ACTIVATIONS:
+            raise LessonInputError(f"activation must be one of {', '.join(_ACTIVATIONS)}, "
+                                   f"got {activation!r}.")
+        Wh = (np.float32(scale) * self.Q).astype(np.float32)
+        return self._gradient_norms(T, _ACTIVATIONS[activation], Wh)
+
     # ---------------------------------------------------------------- the computation
-    def _gradient_norms(self, T, act):
+    def _gradient_norms(self, T, act, Wh):
         cell = fl.RNNCell(1, self.hidden, act)
         cell.Wi = fl.param(self.Wi.copy())
-        cell.Wh = fl.param(self.Wh)
+        cell.Wh = fl.param(Wh)
         cell.b = fl.param(np.zeros(self.hidden, np.float32))
         x = self.bits[:, :, :T]
         u = self.u.reshape(-1, 1)
@@ -168,11 +189,11 @@ class GradientThroughTime(LessonWidget):
 
     def _update(self, change=None):
         T, scale, name = self.T.value, self.scale.value, self.activation.value
-        self.grad_norms = self._gradient_norms(T, _ACTIVATIONS[name])
+        self.grad_norms = self._gradient_norms(T, _ACTIVATIONS[name], self.Wh)
         if not np.all(np.isfinite(self.grad_norms)):
             raise LessonInputError("The gradient overflowed: lower the scale of Wh or T.")
         ratio = float(self.grad_norms[0] / self.grad_norms[-1])
-        self.regime = ("vanishing" if ratio < 1e-2 else "exploding" if ratio > 1e2 else "stable")
+        self.regime = ("vanishing" if ratio < 0.1 else "exploding" if ratio > 10 else "stable")
         t = np.arange(1, T + 1)
         self.norm_line.set_data(t, np.clip(self.grad_norms, *_YLIM))
         self.bound_line.set_data(t, np.clip(scale ** (T - t).astype(float), *_YLIM))
