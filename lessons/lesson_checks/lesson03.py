@@ -85,7 +85,7 @@ EX2 = exercise(LESSON, 2, "Predict the next step", hints={
     "error": "next_b(xi, yi, eta) failed with {error}.",
     "changed_b": "next_b changed b itself (b -= … or fl.update_ changes the array in place). "
                  "Return a new array: b - eta * g.",
-    "stale_gradient": "next_b gives the same answer for two different samples: it uses an old "
+    "stale_gradient": "next_b takes the same step for two different samples: it uses an old "
                       "gradient. Take a fresh one, for the sample it is given, at the current "
                       "W and b.",
     "eta_ignored": "next_b ignores its learning rate: with eta = {eta:g} it steps as if eta were "
@@ -117,7 +117,12 @@ def descent_step(next_b, predict, b):
         if error is not None:
             return Hint("error", error=describe(error))
         answers.append(got)
-    if close(answers[0], answers[1]):
+    try:                                          # the step per unit of eta, sample by sample
+        steps = [(np.asarray(b) - np.asarray(got, dtype=float)) / eta
+                 for (_, _, eta), got in zip(trials, answers)]
+    except (TypeError, ValueError):
+        steps = [None, None]
+    if steps[0] is not None and close(steps[0], steps[1]) and not close(steps[0], 0):
         return Hint("stale_gradient")
     for (xi, yi, eta), got in zip(trials, answers):
         g = _grad_b(predict, b, xi, yi)
@@ -161,7 +166,9 @@ def adam_step(adam_first_step):
         return Hint("not_function", kind=_kind(adam_first_step))
     rng = fresh_rng(303)
     for eta in (0.05, 0.01, 0.2):
-        p, g = rng.normal(size=3), rng.normal(size=3) * rng.choice([0.01, 1, 30], 3)
+        # gradients of very different sizes, none so small that ADAM's ε shows
+        p = rng.normal(size=3)
+        g = rng.choice([-1, 1], 3) * rng.uniform(0.5, 2, 3) * np.array([0.1, 1.0, 30.0])
         p_given = p.copy()
         with forbid(fl, "update_"):
             got, error = call(adam_first_step, p_given, g, eta)

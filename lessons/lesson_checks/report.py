@@ -111,7 +111,7 @@ def report(folder) -> str:
         for k, (hint_id, (seen, count)) in enumerate(hints):
             key = hint_id.rsplit(".", 1)[1]
             text = ex.hints.get(key, "") if ex else ""
-            text = text.split("\n")[0].replace("|", "\\|")
+            text = " ".join(text.split("\n")).replace("|", "\\|")
             text = re.sub(r"\{[^}]*\}", "…", text)
             lines.append(f"| {name if k == 0 else ''} | {passed if k == 0 else ''} | {key} | "
                          f"{len(seen)} | {count} | {text} |")
