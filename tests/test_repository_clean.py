@@ -24,7 +24,9 @@ tracker reference and is allowed: hex colours (``"#0072B2"``), the tape entries 
 than to its readers: "this session" (and previous, last, next, earlier or later session), "the
 lead", another or other "helpers", "the team's" notes and machines, "shared notes", and paths
 out of the repository into team material (``../shared/``). Ordinary programming words stay
-allowed: a Jupyter or pytest session, a helper function.
+allowed: a Jupyter or pytest session, a helper function. Where a text does mean the running
+Python process, say so ("this kernel session", "since the kernel started"): a bare "this
+session" reads as a note about the work, and is refused.
 
 Base64 payloads in notebooks (``"image/png": ...`` lines) and binary files are not read. This
 file is exempt, since it has to spell the patterns out; the tests at the end plant each kind of
@@ -170,6 +172,7 @@ ALLOWED = [
     "see https://github.com/FluxML/Flux.jl/issues/1234 (issue 1234 there)",
     "https://example.org/home/alice/ is a URL, not a path",
     "a pytest fixture with scope='session'; a Jupyter session of its own",
+    "the exercises that passed in this kernel session",
     "a helper function of the loop; the helpers below",
     "fluxlite/layers/checks.py:114, in check_size",
     "lead to a NaN; the lead-in of the lesson",
