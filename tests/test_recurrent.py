@@ -348,3 +348,41 @@ def test_recur_state_is_not_a_traced_input_or_saved_setting():
     fl.gradient(lambda mm: (seen.append(mm), np.sum(mm(np.ones(2, np.float32))))[1], m)
     assert seen[0] is m
     assert not isinstance(m.state, Tracked)
+
+
+@pytest.mark.parametrize("make", [lambda: fl.RNNCell(3, 5), lambda: fl.GRUCell(3, 5),
+                                  lambda: fl.LSTMCell(3, 5)])
+def test_a_cell_takes_a_vector_state_as_flux_does(make):
+    """A vector state with a vector input gives a vector state, with the numbers and the
+    gradient of the one-column state (it used to broadcast into an out × out square)."""
+    cell = make()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(3).astype(np.float32)
+    lstm = isinstance(cell, fl.LSTMCell)
+    vec = [rng.standard_normal(5).astype(np.float32) for _ in range(2 if lstm else 1)]
+    as_state = (lambda v: tuple(v)) if lstm else (lambda v: v[0])
+    col = [v.reshape(5, 1) for v in vec]
+    s_vec, y_vec = cell(as_state(vec), x)
+    s_col, y_col = cell(as_state(col), x)
+    for a, b in zip(s_vec if lstm else [s_vec], s_col if lstm else [s_col]):
+        assert a.shape == (5,)
+        np.testing.assert_allclose(a, b.ravel(), rtol=1e-6)
+    np.testing.assert_allclose(y_vec, y_col, rtol=1e-6)
+    g_vec = fl.gradient(lambda m: np.sum(m(as_state(vec), x)[1] ** 2), cell)[0]
+    g_col = fl.gradient(lambda m: np.sum(m(as_state(col), x)[1] ** 2), cell)[0]
+    for name in ("Wi", "Wh", "b"):
+        np.testing.assert_allclose(g_vec[name], g_col[name], rtol=1e-5)
+    # a vector state with a batch of inputs: the state broadcasts over the batch, as in Flux
+    s_batch, y_batch = cell(as_state(vec), np.stack([x, x], axis=1))
+    assert y_batch.shape == (5, 2)
+    np.testing.assert_allclose(y_batch[:, 0], y_vec, rtol=1e-6)
+
+
+def test_a_cell_refuses_a_state_of_the_wrong_size_and_says_what_to_give():
+    cell = fl.RNNCell(3, 5)
+    with pytest.raises(fl.LayerShapeError) as err:
+        cell(np.zeros(4, np.float32), np.ones(3, np.float32))
+    assert str(err.value) == (
+        "RNNCell(3 => 5, tanh) needs a state of 5 rows (a vector, or 5 × N for a batch), but got "
+        "a state of shape (4,).\nHint: Start from the cell's own state0, or from np.zeros(out) / "
+        "np.zeros((out, N)).")

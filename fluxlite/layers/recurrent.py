@@ -75,6 +75,27 @@ def _column(cell, x):
     return x
 
 
+def _state(cell, h):
+    """Check a hidden state (h, or c of an LSTM) and return it as an ``out × N`` matrix.
+
+    Flux's cells take a vector state as well as a matrix one; a vector becomes one column here,
+    so that ``Wh @ h`` keeps its column shape and adds to ``Wi @ x`` without broadcasting into
+    an out × out square."""
+    n_out = cell.Wh.shape[1]
+    if np.ndim(h) not in (1, 2) or np.shape(h)[0] != n_out:
+        raise shape_error(cell, f"needs a state of {n_out} rows (a vector, or {n_out} × N for a "
+                                f"batch), but got a state of shape {np.shape(h)}.",
+                          "Start from the cell's own state0, or from np.zeros(out) / "
+                          "np.zeros((out, N)).")
+    return np.reshape(h, (n_out, 1)) if np.ndim(h) == 1 else h
+
+
+def _new_state(h, old, x):
+    """A cell's new state in the form of the one it was given: a vector state and a vector
+    input give a vector state, as in Flux."""
+    return np.reshape(h, (-1,)) if np.ndim(old) == 1 and np.ndim(x) == 1 else h
+
+
 def _output(h, x):
     """Flux's ``reshape_cell_output``: a vector input gives a vector output."""
     return h if np.ndim(x) == 2 else np.reshape(h, (-1,))
@@ -159,9 +180,9 @@ class RNNCell(Layer):
         self.state0 = _param(init_state(n_out, 1))
 
     def __call__(self, h, x):
-        xm = _column(self, x)
-        h = self.σ(self.Wi @ xm + self.Wh @ h + _bias(self.b))
-        return h, _output(h, x)
+        xm, h0 = _column(self, x), h
+        h = self.σ(self.Wi @ xm + self.Wh @ _state(self, h) + _bias(self.b))
+        return _new_state(h, h0, x), _output(h, x)
 
     def _show(self):
         return f"RNNCell({self.Wi.shape[1]} => {self.Wi.shape[0]}{act_suffix(self.σ)})"
@@ -205,14 +226,14 @@ class LSTMCell(Layer):
         self.state0 = (_param(init_state(n_out, 1)), _param(init_state(n_out, 1)))
 
     def __call__(self, state, x):
-        h, c = state
-        xm = _column(self, x)
+        h0, c0 = state
+        xm, h, c = _column(self, x), _state(self, h0), _state(self, c0)
         g = self.Wi @ xm + self.Wh @ h + _bias(self.b)
         input_, forget, cell, output = _gates(g, 4)
         c = sigmoid(forget) * c + sigmoid(input_) * tanh(cell)
         output = sigmoid(output)
         h = output * tanh(c)
-        return (h, c), _output(h, x)
+        return (_new_state(h, h0, x), _new_state(c, c0, x)), _output(h, x)
 
     def _show(self):
         return f"LSTMCell({self.Wi.shape[1]} => {self.Wi.shape[0] // 4})"
@@ -251,13 +272,14 @@ class GRUCell(Layer):
         self.state0 = _param(init_state(n_out, 1))
 
     def __call__(self, h, x):
-        xm = _column(self, x)
+        xm, h0 = _column(self, x), h
+        h = _state(self, h)
         gx, gh, b = _gates(self.Wi @ xm, 3), _gates(self.Wh @ h, 3), _gates(_bias(self.b), 3)
         r = sigmoid(gx[0] + gh[0] + b[0])
         z = sigmoid(gx[1] + gh[1] + b[1])
         candidate = tanh(gx[2] + r * gh[2] + b[2])
         h = (1 - z) * candidate + z * h
-        return h, _output(h, x)
+        return _new_state(h, h0, x), _output(h, x)
 
     def _show(self):
         return f"GRUCell({self.Wi.shape[1]} => {self.Wi.shape[0] // 3})"
