@@ -107,6 +107,15 @@ def test_gradient_norms_for_other_settings_leave_the_controls_and_picture_alone(
         w.gradient_norms(T=101)
 
 
+def test_a_gradient_too_small_for_float32_is_called_so_and_clipping_is_said():
+    w = GradientThroughTime(T=20, scale=1.0)
+    assert "drawn on the edge" not in w._note.get_text()
+    w.set(T=100, scale=0.1, activation="identity")          # 0.1 ** 99 underflows float32
+    assert w.grad_norms[0] == 0 and w.regime == "vanishing"
+    assert "is 0 (too small for float32) times the one at step 100" in w.status.value
+    assert "drawn on the edge" in w._note.get_text()
+
+
 def test_set_changes_several_controls_with_one_redraw():
     w = GradientThroughTime()
     frames = w.plot.frames

@@ -180,7 +180,7 @@ class GradientThroughTime(LessonWidget):
                                    label="what reaches step 1")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=8.5)
         self._title = ax.set_title("", loc="left", fontsize=10.5, color=INK)
-        self._note = self.fig.text(0.745, 0.18, "", fontsize=9, color=INK, va="bottom",
+        self._note = self.fig.text(0.745, 0.15, "", fontsize=9, color=INK, va="bottom",
                                    linespacing=1.5)
 
     def _on_change(self, change=None):
@@ -201,9 +201,14 @@ class GradientThroughTime(LessonWidget):
         self.ax.set_xlim(0, T + 1)
         self._title.set_text(f"h_t = {name}(Wi x_t + Wh h_(t−1)),  Wh = {scale:.2f} · Q,  "
                              f"T = {T}")
-        self._note.set_text(f"step 1 gets\n{ratio:.2g} ×\nthe gradient\nat step T:\n{self.regime}")
+        share = f"{ratio:.2g}" if ratio > 0 else "0 (too small for float32)"
+        clipped = bool(np.any(self.grad_norms < _YLIM[0]) or np.any(self.grad_norms > _YLIM[1]))
+        self._note.set_text(f"step 1 gets\n{share if ratio > 0 else '0'} ×\nthe gradient\n"
+                            f"at step T:\n{self.regime}"
+                            + ("\n\n(values beyond\n10⁻¹² … 10¹² are\ndrawn on the edge)"
+                               if clipped else ""))
         self.say(f"T = {T}, scale of Wh = {scale:.2f}, σ = {name}: the gradient reaching step 1 "
-                 f"is {ratio:.2g} times the one at step {T} ({self.regime}).")
+                 f"is {share} times the one at step {T} ({self.regime}).")
         self.render()
 
     def _layout(self):
