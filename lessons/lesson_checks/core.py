@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import sys
 from dataclasses import dataclass, field
 
 #: The hint log: one JSON object a line, in the folder the notebook runs in (its own folder).
@@ -74,7 +75,8 @@ class Exercise:
             outcome = function(*args, **kwargs)
             if outcome is None:
                 _record(exercise, "passed")
-                print(f"✓ Exercise {exercise.number} passed.")
+                # one write, so the kernel sends the line as one piece of output
+                sys.stdout.write(f"✓ Exercise {exercise.number} passed.\n")
                 return
             text = exercise.hints[outcome.key].format(**outcome.values)
             _record(exercise, outcome.key)
@@ -122,7 +124,7 @@ def progress(lesson: str) -> None:
     """Print which of the lesson's exercises have passed in this kernel."""
     exercises = REGISTRY.get(lesson, {})
     done = sum(STATUS.get((lesson, n)) == "passed" for n in exercises)
-    print(f"Lesson {int(lesson)} exercises: {done} of {len(exercises)} passed")
+    lines = [f"Lesson {int(lesson)} exercises: {done} of {len(exercises)} passed"]
     for n, ex in sorted(exercises.items()):
         status = STATUS.get((lesson, n))
         if status is None:
@@ -131,7 +133,8 @@ def progress(lesson: str) -> None:
             mark, note = "✓", "passed"
         else:
             mark, note = "✗", "not passed yet: see the hint under its check cell"
-        print(f"  {mark} Exercise {n}, {ex.title}: {note}")
+        lines.append(f"  {mark} Exercise {n}, {ex.title}: {note}")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 # Helpers the lessons' checks share.
