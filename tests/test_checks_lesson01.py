@@ -186,3 +186,13 @@ def test_no_log_when_switched_off(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     check.translation(g, dg)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_check_shows_the_hint_not_the_checks_code():
+    """IPython renders ExerciseNotPassed with _render_traceback_: the hint, no source lines."""
+    with pytest.raises(ExerciseNotPassed) as info:
+        check.batch(np.ones((4, 3)), (2, 4))
+    shown = info.value._render_traceback_()
+    assert shown[0] == "✗ Exercise 3 has not passed yet."
+    assert shown[1].startswith("X has shape (4, 3): that is PyTorch's batch-first layout.")
+    assert shown[-1] == "(hint 01.3.batch_first)"

@@ -36,10 +36,17 @@ LOG_ENV = "LESSON_CHECKS_LOG"
 class ExerciseNotPassed(AssertionError):
     """A check found a mistake. The message is the hint; ``hint_id`` names it for the teacher."""
 
-    def __init__(self, hint_id: str, text: str):
+    def __init__(self, hint_id: str, text: str, number: int | None = None):
         super().__init__(f"{text}\n(hint {hint_id})")
         self.hint_id = hint_id
         self.text = text
+        self.number = number
+
+    def _render_traceback_(self):
+        """What IPython shows for it: the hint, without the check's own source lines."""
+        head = f"✗ Exercise {self.number} has not passed yet." if self.number else \
+            "✗ Not passed yet."
+        return [head, *str(self).splitlines()]
 
 
 @dataclass
@@ -80,7 +87,7 @@ class Exercise:
                 return
             text = exercise.hints[outcome.key].format(**outcome.values)
             _record(exercise, outcome.key)
-            raise ExerciseNotPassed(exercise.hint_id(outcome.key), text)
+            raise ExerciseNotPassed(exercise.hint_id(outcome.key), text, exercise.number)
 
         run.__name__ = function.__name__
         run.__qualname__ = function.__qualname__
