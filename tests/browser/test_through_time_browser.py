@@ -36,7 +36,8 @@ def lab(new_page, shared_lab_server, open_in_lab):
     path = ROOT / NOTEBOOK
     path.write_text(json.dumps(nb, indent=1))
     page = new_page(WIDTH, HEIGHT)
-    open_in_lab(page, shared_lab_server, NOTEBOOK)
+    # ?reset: a fresh workspace, so Lab does not reopen notebooks that earlier tests deleted
+    open_in_lab(page, shared_lab_server, NOTEBOOK + "?reset")
     box_of(page, NAME).wait_for(state="attached", timeout=120_000)
     time.sleep(0.5)
     wait_idle(page)
