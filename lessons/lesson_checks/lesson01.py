@@ -197,5 +197,5 @@ def batch(X, out_shape):
 
 
 def progress():
-    """The lesson's exercises and which of them passed in this session."""
+    """The lesson's exercises and which of them passed since the kernel started."""
     _progress(LESSON)

@@ -192,5 +192,5 @@ def curvature(bell_curvature):
 
 
 def progress():
-    """The lesson's exercises and which of them passed in this session."""
+    """The lesson's exercises and which of them passed since the kernel started."""
     _progress(LESSON)

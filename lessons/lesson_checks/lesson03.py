@@ -195,5 +195,5 @@ def adam_step(adam_first_step):
 
 
 def progress():
-    """The lesson's exercises and which of them passed in this session."""
+    """The lesson's exercises and which of them passed since the kernel started."""
     _progress(LESSON)
