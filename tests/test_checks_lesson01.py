@@ -54,7 +54,8 @@ TRANSLATION = [
     ("g_wrong", lambda x, y: x**2 * y + 4, dg, "Check that every product has its * sign"),
     # the constant of the issue: right at (3, 2) only, so it is refused as a non-function
     ("dg_not_function", g, (12.0, 13.0), "A fixed answer is right at one point only"),
-    ("dg_error", g, lambda x, y: fl.gradient(g, x), "Calling dg("),
+    ("dg_error", g, lambda x, y: fl.gradient(g, x),
+     "dg(x, y) should hand g and both numbers to fluxlite: fl.gradient(g, x, y)."),
     ("dg_constant", g, lambda x, y: fl.gradient(g, 3, 2),
      "pass x and y on to fl.gradient(g, x, y) instead of fixed numbers"),
     ("dg_not_pair", g, lambda x, y: fl.gradient(g, x, y)[0], "return the whole tuple"),

@@ -28,7 +28,8 @@ EX1 = exercise(LESSON, 1, "Translate g and take its gradient", hints={
     "dg_not_function": "dg should be a function of x and y that returns fl.gradient(g, x, y), "
                        "but it is {kind}.\nA fixed answer is right at one point only; dg must "
                        "work at every point.",
-    "dg_error": "Calling dg({x:g}, {y:g}) failed with {error}.",
+    "dg_error": "Calling dg({x:g}, {y:g}) failed with {error}.\n"
+                "dg(x, y) should hand g and both numbers to fluxlite: fl.gradient(g, x, y).",
     "dg_constant": "dg gives the same answer at ({x1:g}, {y1:g}) and at ({x2:g}, {y2:g}): "
                    "pass x and y on to fl.gradient(g, x, y) instead of fixed numbers.",
     "dg_not_pair": "dg({x:g}, {y:g}) returned {got!r}. fl.gradient(g, x, y) returns a tuple "

@@ -29,7 +29,8 @@ EX1 = exercise(LESSON, 1, "A slope with fluxlite", hints={
     "dh_not_function": "dh should be a function that returns the slope of h at x, but it is "
                        "{kind}.\nA number is the slope at one point only; dh must work at every x.",
     "math_sin": MATH_HINT,
-    "dh_error": "Calling dh({x:.3g}) failed with {error}.",
+    "dh_error": "Calling dh({x:.3g}) failed with {error}.\n"
+                "dh(x) should hand h and x to fluxlite, fl.gradient(h, x), and return entry [0].",
     "dh_tuple": "dh({x:.3g}) returned a tuple, {got!r}. fl.gradient returns one entry per "
                 "argument; [0] takes the slope out of it.",
     "dh_value": "dh(x) returns h(x) itself, the height of the curve, not its slope. Ask "
