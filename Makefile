@@ -181,13 +181,13 @@ $(BINDER_STAMP): binder/requirements.txt binder/postBuild pyproject.toml
 # course folder holding source/<assignment>/, so the lessons are copied into one under build/ as
 # the assignment "lessons"; generate_assignment writes release/lessons/ there (solutions replaced
 # by `raise NotImplementedError()`, hidden tests and all outputs removed, check cells locked),
-# which is copied to build/student/.
+# which is copied to build/student/. nbgrader runs its environment's `alembic` by name, hence PATH.
 STUDENT_COURSE := build/nbgrader-course
 student: venv
 	rm -rf $(STUDENT_COURSE) build/student
 	mkdir -p $(STUDENT_COURSE)/source
 	cp -R lessons $(STUDENT_COURSE)/source/lessons
-	$(BIN)/nbgrader generate_assignment lessons --CourseDirectory.root=$(CURDIR)/$(STUDENT_COURSE) --log-level=WARN
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment lessons --CourseDirectory.root=$(CURDIR)/$(STUDENT_COURSE) --log-level=WARN
 	cp -R $(STUDENT_COURSE)/release/lessons build/student
 	@echo "make student: the student version is in build/student/"
 

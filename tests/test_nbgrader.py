@@ -22,6 +22,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 LESSONS = ROOT / "lessons"
 ASSIGNMENT = "lessons"
 NBGRADER = [sys.executable, "-m", "nbgrader"]
+# nbgrader runs the `alembic` command of its environment by name (to check the gradebook's
+# schema), so that environment's bin/ goes first on PATH even when no venv is activated.
+ENV = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(sys.executable),
+                                             os.environ.get("PATH", "")]))
 
 
 def meta(cell):
@@ -49,8 +53,8 @@ ANSWERS = {
 
 
 def nbgrader(*args, cwd=ROOT, **kw):
-    return subprocess.run([*NBGRADER, *args, "--log-level=WARN"], cwd=cwd, capture_output=True,
-                          text=True, **kw)
+    return subprocess.run([*NBGRADER, *args, "--log-level=WARN"], cwd=cwd, env=ENV,
+                          capture_output=True, text=True, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +85,7 @@ def graded(course, tmp_path_factory):
         shutil.copytree(root / version / ASSIGNMENT, root / "submitted" / student / ASSIGNMENT)
         roots[student] = root
     # one BLAS thread each: the two runs share the machine's cores instead of fighting over them
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    env = dict(ENV, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     runs = {student: subprocess.Popen(
         [*NBGRADER, "autograde", ASSIGNMENT, f"--CourseDirectory.root={root}",
          "--log-level=WARN"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
