@@ -146,7 +146,9 @@ def jupyter_server(kind, tmp_path, timeout=90):
                # buttons); Voilà loads every installed extension, and this one fails in Voilà
                # with a console error ("The getter for the shared module is not a function"),
                # a known Voilà problem that has nothing to do with the dashboard.
-               "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension"]
+               "--VoilaConfiguration.extension_denylist=@jupyter-notebook/lab-extension",
+               # nbgrader's (installed for `make student`) expects JupyterLab's file browser
+               "--VoilaConfiguration.extension_denylist=@jupyter/nbgrader"]
         probe = f"http://127.0.0.1:{port}/fluxlite-probe"   # any answer means it is up
     ARTIFACTS.mkdir(exist_ok=True)
     log = ARTIFACTS / f"{kind}-server.log"
