@@ -13,6 +13,10 @@ from lesson_checks import ExerciseNotPassed  # noqa: E402
 from lesson_checks import lesson03 as check  # noqa: E402
 
 
+# What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
+ANSWERS = ["-2 * (yi - predict(xi))", "b - eta * g", "np.abs(g) + 1e-8"]
+
+
 @pytest.fixture(autouse=True)
 def hint_log(tmp_path, monkeypatch):
     monkeypatch.setenv("LESSON_CHECKS_LOG", str(tmp_path / "exercise_hints.jsonl"))

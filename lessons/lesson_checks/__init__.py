@@ -34,8 +34,9 @@ How a lesson adopts the checks
 3. Last cells: a short "Your exercises" heading and ``check.progress()``.
 4. ``tests/test_checks_lessonNN.py`` after test_checks_lesson01.py: one case per hint that feeds
    its mistake and asserts its id and text, a right answer, and the test that every hint key has
-   a case. Add the lesson's answer strings to ``ANSWERS`` in tests/test_nbgrader.py; the lesson
-   joins the nbgrader tests by itself once it has solution cells.
+   a case, and ``ANSWERS``: strings of the lesson's answers, which tests/test_nbgrader.py looks
+   for in the student version. The lesson joins the nbgrader tests by itself once it has
+   solution cells.
 5. Re-execute the lesson with its solutions (the stored outputs show ✓ lines only) and run
    nbval, ``pytest tests/test_checks_lessonNN.py tests/test_nbgrader.py`` and ``make student``.
 """
