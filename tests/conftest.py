@@ -35,3 +35,22 @@ if settings is not None:
     settings.register_profile("dev", max_examples=50, deadline=None)
     settings.register_profile("thorough", max_examples=1000, deadline=None)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if _in_ci() else "dev"))
+
+
+try:
+    import pytest
+except ImportError:  # pragma: no cover - pytest runs this file
+    pytest = None
+
+if pytest is not None:
+    @pytest.fixture
+    def no_logged_callback_errors(caplog):
+        """Fail the test if a widget callback raised: ipywidgets only logs such exceptions.
+        A widget test module uses it with ``pytestmark = pytest.mark.usefixtures(...)``."""
+        import logging
+        from widgetdriver import callback_errors
+        caplog.set_level(logging.DEBUG)
+        yield
+        bad = callback_errors(caplog.records)
+        assert not bad, "a widget callback logged an exception: " + "; ".join(
+            r.getMessage() for r in bad)

@@ -23,42 +23,20 @@ ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
 import fluxlite as fl  # noqa: E402
+from widgetdriver import callback_errors as _callback_errors, frontend_set, shown as _shown  # noqa: E402
 from fluxlite.widgets._lesson import LessonInputError  # noqa: E402
 from fluxlite.widgets.builder import LayerBuilder  # noqa: E402
 from fluxlite.widgets.explorer import GradientExplorer  # noqa: E402
 from fluxlite.widgets.linreg_fit import LinearRegressionFit  # noqa: E402
 from fluxlite.widgets.race import SURFACES, OptimizerRace  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("no_logged_callback_errors")  # tests/conftest.py
+
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts" / "lesson-widgets"
 
 
 # ------------------------------------------------------------------------------------ helpers
-
-def _callback_errors(records):
-    """The log records that report an exception raised inside a widget callback."""
-    return [r for r in records
-            if r.exc_info or r.getMessage().startswith("Exception in")
-            or r.levelno >= logging.ERROR]
-
-
-@pytest.fixture(autouse=True)
-def no_logged_callback_errors(caplog):
-    caplog.set_level(logging.DEBUG)
-    yield
-    bad = _callback_errors(caplog.records)
-    assert not bad, "a widget callback logged an exception: " + "; ".join(
-        r.getMessage() for r in bad)
-
-
-def frontend_set(widget, **state):
-    """Change `widget` as the browser does: an ``update`` message through ``_handle_msg``.
-
-    Selection widgets (Dropdown, ToggleButtons) sync ``index``, the others ``value``.
-    """
-    widget._handle_msg({"content": {"data": {"method": "update", "state": state,
-                                             "buffer_paths": []}},
-                        "buffers": []})
 
 
 def png_size(data):
@@ -527,15 +505,6 @@ def test_widgets_never_import_pyplot():
 # Each lesson's text tells the student to use certain controls; they must be in the widget's
 # layout (its `children` tree) and not hidden. Setting them from Python works even when they are
 # not laid out, so the tests above cannot see a missing control.
-
-def _shown(box):
-    """The widgets of `box`'s tree that are displayed (a hidden box hides its children)."""
-    if getattr(box.layout, "display", None) == "none":
-        return []
-    out = [box]
-    for child in getattr(box, "children", ()):
-        out += _shown(child)
-    return out
 
 
 # (how the lesson builds the widget, the controls its text names, the name in words)

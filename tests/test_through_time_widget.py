@@ -6,7 +6,6 @@ the closed form ``scale^(T−t)`` where one holds (identity activation, orthogon
 Controls are moved the way a browser moves them (`frontend_set`). ipywidgets only *logs* an
 exception raised in a callback, so every test fails if one was logged.
 """
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,26 +14,13 @@ import pytest
 ipywidgets = pytest.importorskip("ipywidgets")
 pytest.importorskip("matplotlib")
 
-from test_lesson_widgets import _shown  # noqa: E402  (what a widget tree displays)
+from widgetdriver import frontend_set, shown as _shown  # noqa: E402
 from fluxlite.widgets._lesson import LessonInputError  # noqa: E402
 from fluxlite.widgets.through_time import GradientThroughTime  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("no_logged_callback_errors")  # tests/conftest.py
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "lesson-widgets"
-
-
-@pytest.fixture(autouse=True)
-def no_logged_callback_errors(caplog):
-    caplog.set_level(logging.DEBUG)
-    yield
-    bad = [r for r in caplog.records
-           if r.exc_info or r.getMessage().startswith("Exception in") or r.levelno >= logging.ERROR]
-    assert not bad, "a widget callback logged an exception: " + "; ".join(r.getMessage() for r in bad)
-
-
-def frontend_set(widget, **state):
-    """Change `widget` as the browser does: an ``update`` message through ``_handle_msg``."""
-    widget._handle_msg({"content": {"data": {"method": "update", "state": state,
-                                             "buffer_paths": []}}, "buffers": []})
 
 
 def by_hand(w, T, scale, activation):
