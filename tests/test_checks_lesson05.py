@@ -1,0 +1,162 @@
+"""Lesson 5's exercise checks (lessons/lesson_checks/lesson05.py): every hint is reached by the
+mistake it names, right answers pass, copied values fail, and no check moves fluxlite's random
+stream."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+import fluxlite as fl
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
+from lesson_checks import ExerciseNotPassed  # noqa: E402
+from lesson_checks import lesson05 as check  # noqa: E402
+
+
+# What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
+ANSWERS = ["a * b + b", "(14, 14, 8, 16)", "== 139", "// stride + 1", "return fl.Dense(W, b)"]
+
+
+@pytest.fixture(autouse=True)
+def hint_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSON_CHECKS_LOG", str(tmp_path / "exercise_hints.jsonl"))
+
+
+def fails(run, hint_id, text):
+    with pytest.raises(ExerciseNotPassed) as info:
+        run()
+    assert info.value.hint_id == hint_id
+    assert text in str(info.value)
+
+
+def n_parameters(sizes):
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def dense_linear(n_in, n_out):
+    W = fl.randn(n_out, n_in)
+    b = fl.randn(n_out)
+    return fl.Dense(W, b)
+
+
+def conv_output_shape(x_shape, kernel, channels, stride, pad):
+    w, h, _, n = x_shape
+    return ((w + 2 * pad - kernel[0]) // stride + 1, (h + 2 * pad - kernel[1]) // stride + 1,
+            channels[1], n)
+
+
+def test_right_answers_pass(capsys):
+    fl.seed(3)
+    state = fl.rng().bit_generator.state
+    check.parameter_count(n_parameters)
+    check.dense_from_arrays(dense_linear)
+    check.conv_shape(conv_output_shape)
+    assert capsys.readouterr().out == ("✓ Exercise 1 passed.\n✓ Exercise 2 passed.\n"
+                                       "✓ Exercise 3 passed.\n")
+    assert fl.rng().bit_generator.state == state     # the checks put fl's stream back
+
+
+def test_the_lessons_examples():
+    assert n_parameters((4, 8, 8, 3)) == 139
+    batch = np.zeros((32, 32, 3, 16), np.float32)
+    assert conv_output_shape(batch.shape, (5, 5), (3, 8), 2, 0) == \
+        fl.Conv((5, 5), (3, 8), stride=2)(batch).shape
+
+
+COUNT = [
+    ("not_function", 139, "A number is right for one model only"),
+    ("error", lambda: 139, "n_parameters((7, 9, 3)) failed with TypeError"),
+    ("constant", lambda sizes: 139, "n_parameters gives the same count for two different"),
+    ("weights_only", lambda s: sum(a * b for a, b in zip(s[:-1], s[1:])),
+     "Almost: you counted the weights."),
+    ("bias_in", lambda s: sum(a * b + a for a, b in zip(s[:-1], s[1:])),
+     "The biases belong to the outputs"),
+    ("wrong", lambda s: sum(a * b + b for a, b in zip(s[:-2], s[1:-1])),
+     "n_parameters((7, 9, 3)) is 72, not the number fl.params finds"),
+]
+
+
+@pytest.mark.parametrize("key, f, text", COUNT, ids=[c[0] for c in COUNT])
+def test_parameter_count_hint(key, f, text):
+    fails(lambda: check.parameter_count(f), f"05.1.{key}", text)
+
+
+def same_weights():
+    fl.seed(0)
+    W, b = fl.randn(7, 3), fl.randn(7)
+
+    def make(n_in, n_out):
+        if (n_in, n_out) == (3, 7):
+            return fl.Dense(W, b)
+        return dense_linear(n_in, n_out)
+    return make
+
+
+DENSE = [
+    ("not_function", dense_linear(5, 3), "dense_linear(n_in, n_out), but it is a Dense"),
+    ("error", lambda n_in: fl.Dense(fl.randn(3, n_in), fl.randn(3)),
+     "dense_linear(4, 2) failed with TypeError"),
+    ("none", lambda n_in, n_out: None, "dense_linear returns None"),
+    ("not_dense", lambda n_in, n_out: (lambda x: fl.randn(n_out, n_in) @ x + fl.randn(n_out)),
+     "dense_linear returned a function"),
+    ("shape", lambda n_in, n_out: fl.Dense(fl.randn(n_in, n_out), fl.randn(n_in)),
+     "The weight of dense_linear(4, 2) has shape (4, 2)"),
+    ("no_bias", lambda n_in, n_out: fl.Dense(fl.randn(n_out, n_in), np.zeros(n_out)),
+     "The layer needs a random bias too"),
+    ("not_random", lambda n_in, n_out: fl.Dense(np.ones((n_out, n_in)), fl.randn(n_out)),
+     "The weight is not random"),
+    ("same_weights", same_weights(), "Two calls of dense_linear return the same weights"),
+    ("activation", lambda n_in, n_out: fl.Dense(fl.randn(n_out, n_in), fl.randn(n_out), fl.σ),
+     "give fl.Dense no activation"),
+]
+
+
+@pytest.mark.parametrize("key, f, text", DENSE, ids=[c[0] for c in DENSE])
+def test_dense_from_arrays_hint(key, f, text):
+    fails(lambda: check.dense_from_arrays(f), f"05.2.{key}", text)
+
+
+def shape_with(spatial, last=lambda x_shape, channels: (channels[1], x_shape[3])):
+    def f(x_shape, kernel, channels, stride, pad):
+        return tuple(spatial(x_shape[i], kernel[i], stride, pad) for i in range(2)) + \
+            last(x_shape, channels)
+    return f
+
+
+RIGHT = lambda size, k, s, p: (size + 2 * p - k) // s + 1  # noqa: E731
+
+CONV = [
+    ("not_function", (14, 14, 8, 16), "A tuple is right for one layer only"),
+    ("error", lambda x_shape, kernel: x_shape, "failed with TypeError"),
+    ("constant", lambda *args: (14, 14, 8, 16), "conv_output_shape gives the same shape"),
+    ("length", shape_with(RIGHT, lambda x_shape, channels: (channels[1],)),
+     "give four numbers: width, height, channels, batch"),
+    ("batch_first", lambda x, k, c, s, p: (x[3], c[1], RIGHT(x[1], k[1], s, p),
+                                           RIGHT(x[0], k[0], s, p)),
+     "Flux puts the batch last"),
+    ("channels", shape_with(RIGHT, lambda x_shape, channels: (channels[0], x_shape[3])),
+     "counts the layer's output channels"),
+    ("swapped", lambda x, k, c, s, p: (RIGHT(x[1], k[1], s, p), RIGHT(x[0], k[0], s, p),
+                                       c[1], x[3]),
+     "Width and height are swapped"),
+    ("not_whole", shape_with(lambda size, k, s, p: (size + 2 * p - k) / s + 1),
+     "sizes are whole numbers"),
+    ("no_plus_one", shape_with(lambda size, k, s, p: (size + 2 * p - k) // s),
+     "One short along width and height"),
+    ("pad_once", shape_with(lambda size, k, s, p: (size + p - k) // s + 1),
+     "The padding is added on both sides"),
+    ("wrong", shape_with(lambda size, k, s, p: (size - k) // s + 1),
+     "not the shape fl.Conv gives"),
+]
+
+
+@pytest.mark.parametrize("key, f, text", CONV, ids=[c[0] for c in CONV])
+def test_conv_shape_hint(key, f, text):
+    fails(lambda: check.conv_shape(f), f"05.3.{key}", text)
+
+
+@pytest.mark.parametrize("exercise, table", [(check.EX1, COUNT), (check.EX2, DENSE),
+                                             (check.EX3, CONV)], ids=["ex1", "ex2", "ex3"])
+def test_every_hint_is_fed_its_mistake(exercise, table):
+    assert {case[0] for case in table} == set(exercise.hints)
