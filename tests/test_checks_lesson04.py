@@ -1,0 +1,238 @@
+"""Lesson 4's exercise checks (lessons/lesson_checks/lesson04.py): every hint is reached by the
+mistake it names, a right answer passes, and values copied from the lesson fail. The checks call
+the student's functions on problems of their own, so they pass or fail the same way whatever the
+lesson's loss, predict and total_loss are at the time."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+import fluxlite as fl
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
+from lesson_checks import ExerciseNotPassed  # noqa: E402
+from lesson_checks import lesson04 as check  # noqa: E402
+
+
+# What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
+ANSWERS = ["data = list(zip(xs, ys))", "if total_loss() < target:",
+           "fl.setup(fl.Momentum(0.01, 0.9), model)"]
+
+
+@pytest.fixture(autouse=True)
+def hint_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("LESSON_CHECKS_LOG", str(tmp_path / "exercise_hints.jsonl"))
+
+
+def fails(run, hint_id, text):
+    with pytest.raises(ExerciseNotPassed) as info:
+        run()
+    assert info.value.hint_id == hint_id
+    assert text in str(info.value)
+
+
+def totals(loss, xs, ys):
+    return float(sum(loss(xi, yi) for xi, yi in zip(xs, ys)))
+
+
+# Exercise 1 --------------------------------------------------------------------------------------
+
+def epochs_right(loss, ps, xs, ys, optimizer, n_epochs):
+    data = list(zip(xs, ys))
+    out = []
+    for _ in range(n_epochs):
+        fl.train_(loss, ps, data, optimizer)
+        out.append(totals(loss, xs, ys))
+    return out
+
+
+def epochs_fresh_zip(loss, ps, xs, ys, optimizer, n_epochs):
+    out = []
+    for _ in range(n_epochs):
+        fl.train_(loss, ps, zip(xs, ys), optimizer)
+        out.append(totals(loss, xs, ys))
+    return out
+
+
+def epochs_stuck(loss, ps, xs, ys, optimizer, n_epochs):
+    data = zip(xs, ys)                                  # the lesson's broken cell
+    out = []
+    for _ in range(n_epochs):
+        fl.train_(loss, ps, data, optimizer)
+        out.append(totals(loss, xs, ys))
+    return out
+
+
+def epochs_one_short(loss, ps, xs, ys, optimizer, n_epochs):
+    return epochs_right(loss, ps, xs, ys, optimizer, n_epochs)[:-1]
+
+
+def epochs_own_rule(loss, ps, xs, ys, optimizer, n_epochs):
+    return epochs_right(loss, ps, xs, ys, fl.Descent(0.05), n_epochs)
+
+
+def lesson_losses():
+    """losses_descent as the lesson makes it: the value a student might copy."""
+    fl.seed(0)
+    x, y = fl.datasets.linear_regression(10)
+    fl.seed(1)
+    W, b = fl.rand(2, 5), fl.rand(2)
+    loss = lambda xi, yi: np.sum((yi - (W @ xi + b)) ** 2)  # noqa: E731
+    return epochs_right(loss, fl.params(W, b), x, y, fl.Descent(0.05), 20)
+
+
+def test_right_answers_pass(capsys):
+    check.epochs_loop(epochs_right)
+    check.epochs_loop(epochs_fresh_zip)
+    check.update_count(count_right)
+    check.explicit_momentum(momentum_right)
+    assert capsys.readouterr().out == ("✓ Exercise 1 passed.\n✓ Exercise 1 passed.\n"
+                                       "✓ Exercise 2 passed.\n✓ Exercise 3 passed.\n")
+
+
+def test_the_lessons_own_numbers_fail():
+    copied = lesson_losses()
+    fails(lambda: check.epochs_loop(copied), "04.1.not_function", "but it is a list")
+    fails(lambda: check.epochs_loop(lambda *args: copied), "04.1.constant",
+          "the same losses for two different problems")
+    fails(lambda: check.update_count(lambda *args: 129), "04.2.constant", "the same count")
+    fails(lambda: check.explicit_momentum(lambda *args: copied), "04.3.constant",
+          "the same losses for two different models")
+
+
+EPOCHS = [
+    ("not_function", [3.3815, 2.1], "but it is a list"),
+    ("error", lambda loss, ps, xs, ys, optimizer: [], "failed with TypeError"),
+    ("not_list", lambda *args: 0.97, "but it returned a float"),
+    ("length", epochs_one_short, "returned 6 losses"),
+    ("stuck", epochs_stuck, "the data is used up after one pass"),
+    ("constant", lambda *args: [1.0, 0.5], "the same losses for two different problems"),
+    ("wrong", epochs_own_rule, "are not what 5 epochs of fl.train_"),
+]
+
+
+@pytest.mark.parametrize("key, answer, text", EPOCHS, ids=[c[0] for c in EPOCHS])
+def test_epochs_loop_hint(key, answer, text):
+    fails(lambda: check.epochs_loop(answer), f"04.1.{key}", text)
+
+
+# Exercise 2 --------------------------------------------------------------------------------------
+
+def counter(rule_of=lambda rule: rule, stop=True, extra=0):
+    def updates_to_reach(loss, ps, data, rule, total_loss, target):
+        count = 0
+
+        def cb():
+            nonlocal count
+            count += 1
+            if stop and total_loss() < target:
+                fl.stop()
+        fl.train_(loss, ps, data, rule_of(rule), cb=cb)
+        return count + extra
+    return updates_to_reach
+
+
+count_right = counter()
+
+
+def count_before_stop(loss, ps, data, rule, total_loss, target):
+    count = 0
+
+    def cb():
+        nonlocal count
+        if total_loss() < target:
+            fl.stop()
+        count += 1                                      # the stopping call is not counted
+    fl.train_(loss, ps, data, rule, cb=cb)
+    return count
+
+
+def count_two_rules(loss, ps, data, rule, total_loss, target):
+    """Descent's count for every Descent rule: a learning rate left out."""
+    own = fl.Descent(0.05) if isinstance(rule, fl.Descent) else rule
+    return counter()(loss, ps, data, own, total_loss, target)
+
+
+COUNT = [
+    ("not_function", 129, "but it is a int"),
+    ("error", lambda loss, ps, data, rule: 0, "failed with TypeError"),
+    ("not_int", lambda *args: 19.0, "but it returned a float"),
+    ("no_stop", counter(stop=False), "the length of data"),
+    ("rule_ignored", counter(rule_of=lambda rule: fl.ADAM(0.05)), "With Descent(0.05)"),
+    ("off_by_one", count_before_stop, "Off by one"),
+    ("constant", lambda *args: 5, "the same count for two runs"),
+    ("wrong", counter(extra=5), "is not the number of updates"),
+]
+
+
+def test_rule_ignored_names_the_rule_that_was_dropped():
+    fails(lambda: check.update_count(count_two_rules), "04.2.rule_ignored", "With Descent(0.02)")
+
+
+@pytest.mark.parametrize("key, answer, text", COUNT, ids=[c[0] for c in COUNT])
+def test_update_count_hint(key, answer, text):
+    fails(lambda: check.update_count(answer), f"04.2.{key}", text)
+
+
+# Exercise 3 --------------------------------------------------------------------------------------
+
+def momentum(rule=lambda: fl.Momentum(0.01, 0.9), setup_every_epoch=False, drop_last=False):
+    def train_momentum(loss, model, xs, ys, n_epochs):
+        opt_state = fl.setup(rule(), model)
+        out = []
+        for _ in range(n_epochs):
+            if setup_every_epoch:
+                opt_state = fl.setup(rule(), model)
+            for xi, yi in zip(xs, ys):
+                g = fl.gradient(lambda m: loss(m, xi, yi), model)[0]
+                fl.update_(opt_state, model, g)
+            out.append(float(sum(loss(model, xi, yi) for xi, yi in zip(xs, ys))))
+        return out[:-1] if drop_last else out
+    return train_momentum
+
+
+momentum_right = momentum()
+
+
+def momentum_with_train(loss, model, xs, ys, n_epochs):
+    opt_state = fl.setup(fl.Momentum(0.01, 0.9), model)
+    out = []
+    for _ in range(n_epochs):
+        fl.train_(loss, model, zip(xs, ys), opt_state)
+        out.append(float(sum(loss(model, xi, yi) for xi, yi in zip(xs, ys))))
+    return out
+
+
+MOMENTUM = [
+    ("not_function", [0.5, 0.4], "but it is a list"),
+    ("used_train", momentum_with_train, "train_momentum called fl.train_"),
+    ("error", lambda loss, model, xs, ys: [], "failed with TypeError"),
+    ("not_list", lambda *args: None, "but it returned a NoneType"),
+    ("length", momentum(drop_last=True), "returned 7 losses"),
+    ("setup_every_epoch", momentum(setup_every_epoch=True), "Call fl.setup once"),
+    ("descent", momentum(rule=lambda: fl.Descent(0.01)), "Those are the numbers of Descent"),
+    ("constant", lambda *args: [0.9] * 8, "the same losses for two different models"),
+    ("wrong", momentum(rule=lambda: fl.Momentum(0.02, 0.9)), "are not those of the Julia code"),
+]
+
+
+@pytest.mark.parametrize("key, answer, text", MOMENTUM, ids=[c[0] for c in MOMENTUM])
+def test_explicit_momentum_hint(key, answer, text):
+    fails(lambda: check.explicit_momentum(answer), f"04.3.{key}", text)
+
+
+def test_checks_leave_fluxlites_random_stream_alone():
+    fl.seed(3)
+    want = fl.rand(4)
+    fl.seed(3)
+    check.epochs_loop(epochs_right)
+    check.update_count(count_right)
+    check.explicit_momentum(momentum_right)
+    assert np.array_equal(fl.rand(4), want)
+
+
+@pytest.mark.parametrize("exercise, table", [(check.EX1, EPOCHS), (check.EX2, COUNT),
+                                             (check.EX3, MOMENTUM)], ids=["ex1", "ex2", "ex3"])
+def test_every_hint_is_fed_its_mistake(exercise, table):
+    assert {case[0] for case in table} == set(exercise.hints)
