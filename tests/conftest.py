@@ -54,3 +54,11 @@ if pytest is not None:
         bad = callback_errors(caplog.records)
         assert not bad, "a widget callback logged an exception: " + "; ".join(
             r.getMessage() for r in bad)
+
+    @pytest.fixture
+    def hint_log(tmp_path, monkeypatch):
+        """The exercise checks log their hints to a file of this test's own, never into
+        lessons/; the fixture's value is that file's path."""
+        path = tmp_path / "exercise_hints.jsonl"
+        monkeypatch.setenv("LESSON_CHECKS_LOG", str(path))
+        return path

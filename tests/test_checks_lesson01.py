@@ -11,27 +11,14 @@ import fluxlite as fl
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
 from lesson_checks import ExerciseNotPassed  # noqa: E402
 from lesson_checks import lesson01 as check  # noqa: E402
+from checkdriver import fails  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("hint_log")  # tests/conftest.py
 
 
 # What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
 ANSWERS = ["x**2 * y + 4*y", "fl.gradient(g, x, y)", "fl.Dense(3, 2, fl.relu)", "1.7344",
            "12.0, 13.0", "fl.ones(3, 4)"]
-
-
-@pytest.fixture(autouse=True)
-def hint_log(tmp_path, monkeypatch):
-    """Each test logs to a file of its own, never into lessons/."""
-    path = tmp_path / "exercise_hints.jsonl"
-    monkeypatch.setenv("LESSON_CHECKS_LOG", str(path))
-    return path
-
-
-def fails(run, hint_id, text):
-    with pytest.raises(ExerciseNotPassed) as info:
-        run()
-    assert info.value.hint_id == hint_id
-    assert text in str(info.value)
-    return str(info.value)
 
 
 def g(x, y):
@@ -160,7 +147,6 @@ BATCH = [
 @pytest.mark.parametrize("key, X, out_shape, text", BATCH, ids=[c[0] for c in BATCH])
 def test_batch_hint(key, X, out_shape, text):
     fails(lambda: check.batch(X, out_shape), f"01.3.{key}", text)
-
 
 
 @pytest.mark.parametrize("exercise, table", [(check.EX1, TRANSLATION), (check.EX2, DENSE),

@@ -11,23 +11,14 @@ import fluxlite as fl
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
 from lesson_checks import ExerciseNotPassed  # noqa: E402
 from lesson_checks import lesson10 as check  # noqa: E402
+from checkdriver import fails  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("hint_log")  # tests/conftest.py
 
 
 # What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
 ANSWERS = ["np.sum(0.5 * (np.exp(logvar) + mu ** 2 - 1 - logvar), axis=0)",
            "mu[:, labels == d].mean(axis=1)"]
-
-
-@pytest.fixture(autouse=True)
-def hint_log(tmp_path, monkeypatch):
-    monkeypatch.setenv("LESSON_CHECKS_LOG", str(tmp_path / "exercise_hints.jsonl"))
-
-
-def fails(run, hint_id, text):
-    with pytest.raises(ExerciseNotPassed) as info:
-        run()
-    assert info.value.hint_id == hint_id
-    assert text in str(info.value)
 
 
 def kl(mu, logvar):

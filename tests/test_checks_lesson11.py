@@ -11,27 +11,14 @@ import fluxlite as fl
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
 from lesson_checks import ExerciseNotPassed  # noqa: E402
 from lesson_checks import lesson11 as check  # noqa: E402
+from checkdriver import fails  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("hint_log")  # tests/conftest.py
 
 
 # What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
 ANSWERS = ["np.asarray(out[0]) > 0", "_, curve_short = train_first_bit",
            "acc_short = curve_short[-1]"]
-
-
-@pytest.fixture(autouse=True)
-def hint_log(tmp_path, monkeypatch):
-    """Each test logs to a file of its own, never into lessons/."""
-    path = tmp_path / "exercise_hints.jsonl"
-    monkeypatch.setenv("LESSON_CHECKS_LOG", str(path))
-    return path
-
-
-def fails(run, hint_id, text):
-    with pytest.raises(ExerciseNotPassed) as info:
-        run()
-    assert info.value.hint_id == hint_id
-    assert text in str(info.value)
-    return str(info.value)
 
 
 # The lesson's own task and training loop (section 2 and 3 of lessons/11_recurrent.ipynb).

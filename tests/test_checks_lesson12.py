@@ -11,24 +11,13 @@ import fluxlite as fl
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "lessons"))
 from lesson_checks import ExerciseNotPassed  # noqa: E402
 from lesson_checks import lesson12 as check  # noqa: E402
+from checkdriver import fails  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("hint_log")  # tests/conftest.py
 
 
 # What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
 ANSWERS = ['"shuffle"', "N // b"]
-
-
-@pytest.fixture(autouse=True)
-def hint_log(tmp_path, monkeypatch):
-    path = tmp_path / "exercise_hints.jsonl"
-    monkeypatch.setenv("LESSON_CHECKS_LOG", str(path))
-    return path
-
-
-def fails(run, hint_id, text):
-    with pytest.raises(ExerciseNotPassed) as info:
-        run()
-    assert info.value.hint_id == hint_id
-    assert text in str(info.value)
 
 
 def test_keyword_right_answer_passes_and_leaves_the_random_stream_alone(capsys):
