@@ -160,6 +160,12 @@ def call(function, *args):
         return None, error
 
 
+def kind(value) -> str:
+    """How a hint names what the student gave instead: "a float", or "the value ..." for the
+    placeholder an exercise cell starts with."""
+    return "the value ..." if value is ... else f"a {type(value).__name__}"
+
+
 def describe(error: BaseException) -> str:
     first = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -5,6 +5,7 @@ import numpy as np
 import fluxlite as fl
 
 from .core import Hint, call, close, describe, exercise, fresh_rng, keep_fl_rng, progress as _progress
+from .core import kind as _kind
 
 LESSON = "01"
 
@@ -39,10 +40,6 @@ EX1 = exercise(LESSON, 1, "Translate g and take its gradient", hints={
     "dg_wrong": "dg({x:g}, {y:g}) returned {got!r}, which is not the gradient of g there. "
                 "Does dg call fl.gradient(g, x, y)?",
 })
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 @EX1.check

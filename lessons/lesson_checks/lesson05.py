@@ -9,12 +9,9 @@ import fluxlite as fl
 
 from .core import Hint, call, close, describe, exercise, fresh_rng, keep_fl_rng
 from .core import progress as _progress
+from .core import kind as _kind
 
 LESSON = "05"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 def _chain(sizes):

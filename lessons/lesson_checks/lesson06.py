@@ -11,12 +11,9 @@ import fluxlite as fl
 
 from .core import Hint, call, close, describe, exercise, fresh_rng
 from .core import progress as _progress
+from .core import kind as _kind
 
 LESSON = "06"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 EX1 = exercise(LESSON, 1, "Teach Value a new operation", hints={

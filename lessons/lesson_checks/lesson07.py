@@ -11,12 +11,9 @@ from fluxlite.layers.show import Layer
 
 from .core import (Hint, call, close, describe, exercise, fresh_rng, keep_fl_rng,
                    progress as _progress)
+from .core import kind as _kind
 
 LESSON = "07"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 def _confusions(salt, n=3):

@@ -10,12 +10,9 @@ import numpy as np
 import fluxlite as fl
 
 from .core import Hint, call, describe, exercise, fresh_rng, keep_fl_rng, progress as _progress
+from .core import kind as _kind
 
 LESSON = "08"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 def _out(size, pad=0, second=True):

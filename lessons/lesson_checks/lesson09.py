@@ -9,12 +9,9 @@ import numpy as np
 import fluxlite as fl
 
 from .core import Hint, call, close, describe, exercise, fresh_rng, progress as _progress
+from .core import kind as _kind
 
 LESSON = "09"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 def _pixels(value):

@@ -11,12 +11,9 @@ import fluxlite as fl
 
 from .core import (Hint, call, close, describe, exercise, fresh_rng, keep_fl_rng,
                    progress as _progress)
+from .core import kind as _kind
 
 LESSON = "10"
-
-
-def _kind(value):
-    return "the value ..." if value is ... else f"a {type(value).__name__}"
 
 
 def _reference_kl(mu, logvar):
