@@ -76,6 +76,17 @@ CONTROLS = {
 }
 
 
+def write_notebook(path, sources):
+    """Write a notebook of code cells with `sources` (unexecuted, Python 3 kernel) at `path`."""
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"cell{k}",
+                     "metadata": {}, "outputs": [], "source": src}
+                    for k, src in enumerate(sources)],
+          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                      "name": "python3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(nb, indent=1))
+
+
 def box_of(page, name):
     return page.locator(f".fl-{name}")
 
@@ -93,14 +104,7 @@ def wait_idle(page, timeout=120):
 def lab(new_page, shared_lab_server, open_in_lab):
     """JupyterLab at 1440 × 900, file browser open, the widget notebook run."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": f"cell{k}",
-                     "metadata": {}, "outputs": [], "source": src}
-                    for k, src in enumerate(CELLS)],
-          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                      "name": "python3"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path = ROOT / NOTEBOOK
-    path.write_text(json.dumps(nb, indent=1))
+    write_notebook(ROOT / NOTEBOOK, CELLS)
     page = new_page(WIDTH, HEIGHT)
     open_in_lab(page, shared_lab_server, NOTEBOOK)
     for name in CONTROLS:
@@ -109,7 +113,7 @@ def lab(new_page, shared_lab_server, open_in_lab):
     wait_idle(page)
     yield page
     page.close()
-    path.unlink(missing_ok=True)
+    (ROOT / NOTEBOOK).unlink(missing_ok=True)
 
 
 GEOMETRY = """(el) => {

@@ -7,14 +7,13 @@ area, with nothing sticking out to the right. Then each control is moved as a st
 status line's numbers. Any JavaScript console error fails. Screenshots go to
 test-artifacts/lesson-widgets-browser/.
 """
-import json
 import time
 
 import pytest
 
 from test_lesson_widgets_browser import (  # noqa: E402  (the shared page helpers)
     ARTIFACTS, GEOMETRY, HEIGHT, ROOT, WIDTH, box_of, changes_picture, check_on_screen, drag,
-    scroll_to_top_of, wait_idle)
+    scroll_to_top_of, wait_idle, write_notebook)
 
 NAME = "gradient-through-time-explorer"
 NOTEBOOK = "test-artifacts/through-time-browser.ipynb"
@@ -28,13 +27,7 @@ CONTROLS = {"fl-T": "the T (steps) slider", "fl-scale": "the scale of Wh slider"
 @pytest.fixture(scope="module")
 def lab(new_page, shared_lab_server, open_in_lab):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "cell0",
-                     "metadata": {}, "outputs": [], "source": CELL}],
-          "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                      "name": "python3"}},
-          "nbformat": 4, "nbformat_minor": 5}
-    path = ROOT / NOTEBOOK
-    path.write_text(json.dumps(nb, indent=1))
+    write_notebook(ROOT / NOTEBOOK, [CELL])
     page = new_page(WIDTH, HEIGHT)
     # ?reset: a fresh workspace, so Lab does not reopen notebooks that earlier tests deleted
     open_in_lab(page, shared_lab_server, NOTEBOOK + "?reset")
@@ -43,7 +36,7 @@ def lab(new_page, shared_lab_server, open_in_lab):
     wait_idle(page)
     yield page
     page.close()
-    path.unlink(missing_ok=True)
+    (ROOT / NOTEBOOK).unlink(missing_ok=True)
 
 
 def test_the_controls_and_picture_are_on_screen(lab):
