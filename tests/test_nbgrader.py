@@ -130,9 +130,9 @@ def test_student_version_holds_no_solution_and_no_output(course, path):
     assert solutions
     leaked = [line for line in solutions if line in student_lines and line not in elsewhere]
     assert leaked == []
-    listed = answers(path.name[:2])
+    listed = answers(path.name.split("_")[0])
     assert listed, ("list the lesson's answer strings as ANSWERS in "
-                    f"tests/test_checks_lesson{path.name[:2]}.py")
+                    f"tests/test_checks_lesson{path.name.split("_")[0]}.py")
     for answer in listed:
         assert answer not in text, answer
     # the answer cells hold nbgrader's stub, and no cell keeps an output

@@ -131,7 +131,7 @@ def progress(lesson: str) -> None:
     """Print which of the lesson's exercises have passed in this kernel."""
     exercises = REGISTRY.get(lesson, {})
     done = sum(STATUS.get((lesson, n)) == "passed" for n in exercises)
-    lines = [f"Lesson {int(lesson)} exercises: {done} of {len(exercises)} passed"]
+    lines = [f"Lesson {lesson.lstrip('0')} exercises: {done} of {len(exercises)} passed"]
     for n, ex in sorted(exercises.items()):
         status = STATUS.get((lesson, n))
         if status is None:

@@ -16,9 +16,9 @@ from collections import defaultdict
 
 from .core import LOG_NAME
 
-HINT_RE = re.compile(r"\(hint (\d+)\.(\d+)\.(\w+)\)")
+HINT_RE = re.compile(r"\(hint (\d+[a-z]?)\.(\d+)\.(\w+)\)")
 PASS_RE = re.compile(r"✓ Exercise (\d+) passed\.")
-LESSON_RE = re.compile(r"lesson_checks import lesson(\d+)")
+LESSON_RE = re.compile(r"lesson_checks import lesson(\d+[a-z]?)\b")
 
 
 def _lesson_modules():
@@ -27,7 +27,7 @@ def _lesson_modules():
     import pkgutil
     from . import __path__ as package_path
     for info in pkgutil.iter_modules(package_path):
-        if re.fullmatch(r"lesson\d+", info.name):
+        if re.fullmatch(r"lesson\d+[a-z]?", info.name):
             importlib.import_module(f"{__package__}.{info.name}")
 
 
