@@ -86,3 +86,8 @@ __all__ = [
     "σ", "sigmoid", "relu", "leakyrelu", "elu", "gelu", "swish", "softplus", "logσ", "logsigmoid",
     "tanh", "softmax", "logsoftmax", "celu", "selu", "relu6", "hardtanh", "hardsigmoid", "softsign",
 ]
+
+# In Jupyter or IPython, an error raised inside fluxlite shows the student's frames and the
+# message, not fluxlite's own frames (fluxlite/_ipython.py; `%xmode Verbose` shows them).
+from . import _ipython  # noqa: E402
+_ipython.install()
