@@ -17,12 +17,15 @@ pytestmark = pytest.mark.usefixtures("hint_log")  # tests/conftest.py
 
 
 # What the answers look like: none of it may reach the students' version (tests/test_nbgrader.py).
-ANSWERS = ["np.sum(0.5 * (np.exp(logvar) + mu ** 2 - 1 - logvar), axis=0)",
+ANSWERS = ["np.log(prior_var) - logvar",
+           "(np.exp(logvar) + (mu - prior_mean) ** 2) / prior_var",
            "mu[:, labels == d].mean(axis=1)"]
 
 
-def kl(mu, logvar):
-    return -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar)) / mu.shape[-1]
+def kl_general(mu, logvar, m, s2):
+    """KL(N(μ, σ²) || N(m, s²)) in closed form, summed over the latent axis, averaged over the batch."""
+    per = 0.5 * (np.log(s2) - logvar + (np.exp(logvar) + (mu - m) ** 2) / s2 - 1)
+    return np.sum(per) / mu.shape[-1]
 
 
 def centres_of(decoder, mu, labels, centre=np.mean):
@@ -44,46 +47,80 @@ def lesson():
 def test_right_answers_pass(lesson, capsys):
     vae, mu, labels = lesson
     state = fl.rng().bit_generator.state
-    check.kl_divergence(kl)
-    check.kl_divergence(lambda m, l: np.mean(np.sum(0.5 * (np.exp(l) + m ** 2 - 1 - l), axis=0)))
+    check.kl_against_prior(kl_general)
+    check.kl_against_prior(lambda m, l, pm, pv: np.mean(np.sum(
+        0.5 * (np.log(pv) - l + (np.exp(l) + (m - pm) ** 2) / pv - 1), axis=0)))
     check.class_centres(centres_of, vae, mu, labels)
     assert capsys.readouterr().out == ("✓ Exercise 1 passed.\n✓ Exercise 1 passed.\n"
                                        "✓ Exercise 2 passed.\n")
     assert fl.rng().bit_generator.state == state      # the checks leave fl's stream alone
 
 
-def as_float(mu, logvar):
-    return float(kl(mu, logvar))
+def test_a_number_from_the_lesson_fails():
+    """A constant, say the KL the lesson printed, cannot pass: the check's priors are its own."""
+    fails(lambda: check.kl_against_prior(lambda mu, logvar, m, s2: 0.6233), "10.1.self_nonzero",
+          "yours gives 0.6233")
 
 
-def as_plain_arrays(mu, logvar):
-    return kl(np.asarray(mu, dtype=float), np.asarray(logvar, dtype=float))
+def test_the_standard_prior_is_a_special_case():
+    """With prior N(0, 1) the answer is the lesson's kl_term; the check's reference agrees."""
+    rng = np.random.default_rng(3)
+    mu, logvar = rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
+    standard = -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar)) / 4
+    assert np.isclose(check._reference_kl(mu, logvar, 0.0, 1.0), standard)
+    assert np.isclose(check._reference_kl(mu, logvar, 0.5, 2.0), kl_general(mu, logvar, 0.5, 2.0))
+
+
+def as_float(mu, logvar, m, s2):
+    return float(kl_general(mu, logvar, m, s2))
+
+
+def as_plain_arrays(mu, logvar, m, s2):
+    return kl_general(np.asarray(mu, dtype=float), np.asarray(logvar, dtype=float), m, s2)
+
+
+def per_coordinate(mu, logvar, m, s2):
+    return 0.5 * (np.log(s2) - logvar + (np.exp(logvar) + (mu - m) ** 2) / s2 - 1)
 
 
 KL = [
-    ("not_function", 0.774, "my_kl should be a function my_kl(mu, logvar), but it is a float"),
-    ("error", lambda mu: mu, "my_kl(mu, logvar) failed with TypeError"),
-    ("none", lambda mu, logvar: None, "my_kl returns None"),
-    ("not_scalar", lambda mu, logvar: np.sum(1 + logvar - mu ** 2 - np.exp(logvar), axis=0),
+    ("not_function", 0.774, "kl_to_prior should be a function kl_to_prior(mu, logvar, prior_mean, "
+                            "prior_var), but it is a float"),
+    ("error", lambda mu, logvar: mu, "failed with TypeError"),
+    ("none", lambda mu, logvar, m, s2: None, "kl_to_prior returns None"),
+    ("not_scalar", lambda mu, logvar, m, s2: np.sum(per_coordinate(mu, logvar, m, s2), axis=0),
      "for a 2 × 5 batch it returns shape (5,)"),
-    ("prior_nonzero", lambda mu, logvar: -0.5 * np.sum(logvar - mu ** 2 - np.exp(logvar)),
-     "At μ = 0, log σ² = 0 (the prior itself) the KL must be 0"),
-    ("sign", lambda mu, logvar: -kl(mu, logvar), "The sign is flipped"),
-    ("batch_sum", lambda mu, logvar: kl(mu, logvar) * mu.shape[-1], "That is the sum over the batch"),
-    ("mean_all", lambda mu, logvar: -0.5 * np.mean(1 + logvar - mu ** 2 - np.exp(logvar)),
+    # the "− 1" forgotten: not 0 when the cloud is the prior itself
+    ("self_nonzero", lambda mu, logvar, m, s2: kl_general(mu, logvar, m, s2) + mu.shape[0] / 2,
+     "When every cloud is the prior itself"),
+    ("sign", lambda mu, logvar, m, s2: -kl_general(mu, logvar, m, s2), "The sign is flipped"),
+    # the lesson's kl_term copied: the prior's mean and variance ignored
+    ("standard_prior", lambda mu, logvar, m, s2: -0.5 * np.sum(1 + logvar - mu ** 2 - np.exp(logvar))
+     / mu.shape[-1], "That is the KL to N(0, I)"),
+    # logvar read as log σ: σ² = exp(2 logvar), log σ² = 2 logvar
+    ("log_sigma", lambda mu, logvar, m, s2: kl_general(mu, 2 * logvar, m, s2),
+     "You read logvar as log σ"),
+    # prior_var read as a standard deviation and squared
+    ("prior_std", lambda mu, logvar, m, s2: kl_general(mu, logvar, m, np.square(s2)),
+     "You used prior_var as a standard deviation"),
+    ("batch_sum", lambda mu, logvar, m, s2: np.sum(per_coordinate(mu, logvar, m, s2)),
+     "That is the sum over the batch"),
+    ("mean_all", lambda mu, logvar, m, s2: np.mean(per_coordinate(mu, logvar, m, s2)),
      "You averaged over every entry"),
-    ("fixed_size", lambda mu, logvar: kl(mu, logvar) * mu.shape[-1] / 5,
-     "my_kl is right for 2 × 5 arrays only"),
+    ("fixed_size", lambda mu, logvar, m, s2: np.sum(per_coordinate(mu, logvar, m, s2)) / 5,
+     "kl_to_prior is right for 2 × 5 arrays only"),
     ("no_gradient", as_float, "fl.gradient says TracingError: float("),
     ("no_gradient", as_plain_arrays, "Its gradient in mu and logvar is None or wrong"),
-    ("wrong", lambda mu, logvar: -0.5 * np.sum(1 + logvar - np.abs(mu) - np.exp(logvar)) / mu.shape[-1],
-     "my_kl is not the KL divergence"),
+    # (μ − m)² not divided by the prior's variance
+    ("wrong", lambda mu, logvar, m, s2: np.sum(0.5 * (np.log(s2) - logvar + np.exp(logvar) / s2
+                                                      + (mu - m) ** 2 - 1)) / mu.shape[-1],
+     "is not the KL divergence from N(μ, σ²) to N(prior_mean, prior_var)"),
 ]
 
 
 @pytest.mark.parametrize("key, f, text", KL, ids=[c[0] for c in KL])
 def test_kl_hint(key, f, text):
-    fails(lambda: check.kl_divergence(f), f"10.1.{key}", text)
+    fails(lambda: check.kl_against_prior(f), f"10.1.{key}", text)
 
 
 def copied(lesson):
