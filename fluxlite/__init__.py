@@ -32,7 +32,7 @@ _LAZY_MODULES = {
                 "binarycrossentropy", "logitbinarycrossentropy", "kldivergence", "focal_loss",
                 "binary_focal_loss"],
     ".optimise.train": ["train_", "stop", "skip", "throttle", "epochs"],
-    ".serialization": ["state", "loadmodel_", "save", "destructure"],
+    ".serialization": ["state", "loadmodel_", "save", "load", "destructure"],
     ".data": ["DataLoader", "onehot", "onehotbatch", "onecold"],
 }
 _LAZY = {name: mod for mod, names in _LAZY_MODULES.items() for name in names}

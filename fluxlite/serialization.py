@@ -15,11 +15,19 @@ in Python: ``layers[0].weight`` is ``model.layers[0].weight``.
   are written and files are read with ``allow_pickle=False``: loading a file can never
   run code, unlike pickle (or BSON/JLD2 files holding Julia code). Settings such as the
   activation function are not saved; they come from the model you build before loading.
+  The file is written next to its final place and renamed over it, so an interrupted
+  save never leaves half a file.
+* `load(path)`: read such a file back as a state (nested dicts and lists of arrays), like
+  JLD2's ``load``; ``loadmodel_(model, load(path))`` then fills a model with it.
 * `destructure(model)`: all trainable numbers in one flat vector, plus a function that
   rebuilds the model from such a vector (Optimisers.jl's ``destructure``).
 """
+import ast
+import errno
 import os
-import tempfile
+import re
+import secrets
+import stat
 import zipfile
 import zlib
 
@@ -29,7 +37,7 @@ from . import functors
 from .autodiff import Param, Params
 from .autodiff.tracer import Tracked, untrace
 
-__all__ = ["state", "loadmodel_", "save", "destructure", "Restructure"]
+__all__ = ["state", "loadmodel_", "save", "load", "destructure", "Restructure"]
 
 # Leaves that `state` keeps as they are (Flux keeps arrays, numbers, nothing, strings, symbols).
 _PLAIN = (bool, int, float, complex, str, bytes, type(None), np.generic)
@@ -248,8 +256,8 @@ _HINT = ("Nothing was copied. Build the same architecture as the one the arrays 
 def loadmodel_(model, source):
     """Copy the arrays of `source` into `model` in place: Flux's ``Flux.loadmodel!``.
 
-    `source` is a state from `state`, another model of the same structure, or the path
-    of an ``.npz`` file written by `save`. Arrays are matched by their place in the
+    `source` is a state from `state` or `load`, another model of the same structure, or
+    the path of an ``.npz`` file written by `save`. Arrays are matched by their place in the
     model (``layers[0].weight``) and copied into the model's own arrays, so anything
     holding them (an optimiser state, ``fl.params(model)``) sees the new values.
     Settings such as activation functions are not copied and need not match.
@@ -286,15 +294,118 @@ def loadmodel_(model, source):
 
 # --------------------------------------------------------------------------- files
 
+def _fspath(path):
+    path = os.fspath(path)
+    return os.fsdecode(path) if isinstance(path, bytes) else path
+
+
+def _filekind(st):
+    """What a non-regular file is, in words, from its `os.stat` result."""
+    mode = st.st_mode
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _save_target(path):
+    """Where `save` writes for `path`, checked: ``(target, mode, where)``.
+
+    `target` is the file to replace: `path` itself, or for a symbolic link the file it
+    points to, so the link keeps working. `mode` is the permission bits the new file gets:
+    those of the file it replaces, or None for a new file (the umask decides, as for any
+    new file). `where` names the file in messages, always by the user's own path.
+    """
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    where = repr(path) if target == path else f"{path!r} (a link to {target!r})"
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        if err.errno == errno.ELOOP or os.path.islink(target):
+            raise OSError(f"save: {path!r} is a symbolic link that leads, through other links, "
+                          f"back to itself, so there is no file to write. Remove the link, or save "
+                          f"under another name.") from None
+        raise type(err)(f"save: cannot write {where}: {err.strerror}.") from None
+    folder = os.path.dirname(os.path.abspath(target))
+    if st is None:
+        if not os.path.isdir(folder):
+            raise FileNotFoundError(f"save: cannot write {where}: the folder {folder!r} does not "
+                                    f"exist. Create it first, with os.makedirs(folder, "
+                                    f"exist_ok=True), or save somewhere else.")
+        mode = None
+    elif stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(f"save: {where} is a folder, not a file. Give a file name inside "
+                                f"it, e.g. fl.save(os.path.join(folder, 'model.npz'), model).")
+    elif not stat.S_ISREG(st.st_mode):
+        raise OSError(f"save: {where} is {_filekind(st)}, not a regular file. fl.save writes only "
+                      f"regular files (it replaces one, or creates a new one), so it leaves this "
+                      f"alone. Give the name of a file instead.")
+    elif not st.st_mode & 0o222 or not os.access(target, os.W_OK):
+        raise PermissionError(f"save: {where} is read-only, so fl.save does not replace it. Save "
+                              f"under another name, or, if you mean to overwrite it, make it "
+                              f"writable first (os.chmod(path, 0o644)).")
+    else:
+        mode = stat.S_IMODE(st.st_mode)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"save: cannot write {where}: you may not create files in the folder "
+                              f"{folder!r}. fl.save writes a new file next to {os.path.basename(target)!r} "
+                              f"and then renames it into place, so that an interrupted save never "
+                              f"leaves a half-written file. Save in a folder you can write to.")
+    return target, mode, where
+
+
+def _new_file(folder, mode):
+    """A new, empty, hidden file in `folder`: ``(file descriptor, name)``.
+
+    It is created with permissions 0o666 less the umask, like any new file (NumPy's
+    ``np.savez`` gives 0o644 under the usual umask 0o022), or given `mode` if not None.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        name = os.path.join(folder, f".fluxlite-save-{secrets.token_hex(6)}.tmp")
+        try:
+            fd = os.open(name, flags, 0o666)
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.chmod(name, mode)
+            except BaseException:
+                os.close(fd)
+                os.remove(name)
+                raise
+        return fd, name
+
+
 def save(path, model):
     """Write every array of `model` to the ``.npz`` file `path`, keyed by its place.
 
     The file is a plain NumPy archive: ``np.load(path)`` shows entries such as
     ``layers[0].weight``. Only numeric (and boolean) arrays are written, never
-    pickled objects, and the file is written to a temporary name and then renamed, so
-    an interrupted save never leaves a half-written file under `path`. Settings such as
-    activation functions are not saved: load into a model built the same way with
-    ``loadmodel_(model, path)``. The name is used exactly as given (no ``.npz`` is added).
+    pickled objects. Settings such as activation functions are not saved: load into a
+    model built the same way with ``loadmodel_(model, path)``, or read the arrays back
+    with `load`. The name is used exactly as given (no ``.npz`` is added).
+
+    Saving is safe to interrupt: the arrays go to a new file in the same folder, which is
+    then renamed over `path` in one step, so `path` holds either the old file or the new
+    one, never half of one. Because of that:
+
+    * a symbolic link is followed: the file it points to is replaced, in that file's
+      folder, and the link stays a link;
+    * an existing file keeps its permissions; a new one gets the usual ones (0o666 less
+      the umask: 0o644 under the common umask 0o022, as ``np.savez`` gives);
+    * a read-only file is not replaced (``PermissionError``), a folder is refused
+      (``IsADirectoryError``), and so is anything else that is not a regular file, such
+      as a device or a named pipe (``OSError``). Every message names `path`.
 
     >>> import os, tempfile, numpy as np, fluxlite as fl
     >>> from fluxlite.serialization import save, loadmodel_
@@ -306,6 +417,12 @@ def save(path, model):
     >>> fresh = {"layers": [{"weight": fl.zeros(2, 3), "σ": np.tanh}]}
     >>> loadmodel_(fresh, path)["layers"][0]["weight"].sum()
     np.float64(6.0)
+    >>> os.chmod(path, 0o444)                 # a read-only checkpoint is left alone
+    >>> try:
+    ...     save(path, model)
+    ... except PermissionError as e:
+    ...     print(str(e).split(",")[0])
+    save: '...model.npz' is read-only
     """
     entries = []
     keys = set()
@@ -318,55 +435,203 @@ def save(path, model):
             continue
         keys.add(key)
         entries.append((key, a))
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fluxlite-save-", suffix=".npz", dir=folder)
+    path = _fspath(path)
+    target, mode, where = _save_target(path)
+    tmp = None
     try:
-        with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
-            for key, a in entries:
-                with z.open(key + ".npy", "w", force_zip64=True) as member:
-                    np.lib.format.write_array(member, np.ascontiguousarray(a), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+        fd, tmp = _new_file(os.path.dirname(os.path.abspath(target)), mode)
+        with os.fdopen(fd, "wb") as f:
+            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
+                for key, a in entries:
+                    with z.open(key + ".npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.ascontiguousarray(a), allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as err:
+        # The temporary file is ours, not the user's: name their path instead.
+        new = type(err)(f"save: could not write {where}: {err.strerror or err}. Nothing was "
+                        f"changed at {path!r}.")
+        new.errno = err.errno
+        raise new from None
+    finally:
+        if tmp is not None and os.path.lexists(tmp):
             os.remove(tmp)
-        raise
 
 
-_CORRUPT = ("loadmodel_: cannot read {path!r} as a model file: {why}.\n"
+_CORRUPT = ("{who}: cannot read {path!r} as a model file: {why}.\n"
             "The file is damaged or truncated (was saving interrupted, or the download cut "
             "short?), or it is not an .npz file written by fl.save. Save the model again with "
             "fl.save(path, model).")
 
 
-def _read(path):
-    """All entries of the .npz file at `path` as plain arrays; never unpickles anything."""
-    path = os.fsdecode(os.fspath(path))
-    if not os.path.exists(path):
+def _read(path, who="loadmodel_"):
+    """All entries of the .npz file at `path` as plain arrays; never unpickles anything.
+
+    A missing file, a folder, a device and a file you may not read are each reported as
+    what they are; only a readable regular file that is not a good archive is "damaged".
+    """
+    path = _fspath(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         hint = (f" (there is a file {path + '.npz'!r}: did you mean that?)"
                 if os.path.exists(path + ".npz") else "")
-        raise FileNotFoundError(f"loadmodel_: there is no file {path!r}{hint}.")
-    if not zipfile.is_zipfile(path):
-        raise ValueError(_CORRUPT.format(path=path, why="it is not a zip archive (an .npz file is one)"))
+        raise FileNotFoundError(f"{who}: there is no file {path!r}{hint}.") from None
+    except PermissionError:
+        raise PermissionError(f"{who}: you may not open the folder that holds {path!r} "
+                              f"(permission denied); the file is not necessarily damaged. Ask the "
+                              f"folder's owner for access, or copy the file somewhere you can "
+                              f"read.") from None
+    except OSError as err:
+        raise type(err)(f"{who}: cannot open {path!r}: {err.strerror}.") from None
+    if stat.S_ISDIR(st.st_mode):
+        try:
+            inside = sorted(n for n in os.listdir(path) if n.endswith(".npz"))
+        except OSError:
+            inside = []
+        hint = (f" It holds {', '.join(repr(n) for n in inside[:3])}"
+                f"{', ...' if len(inside) > 3 else ''}: give the path of one of them, e.g. "
+                f"{os.path.join(path, inside[0])!r}." if inside else
+                " Give the path of the .npz file that fl.save wrote.")
+        raise IsADirectoryError(f"{who}: {path!r} is a folder, not a model file.{hint}")
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(f"{who}: {path!r} is {_filekind(st)}, not a model file. Give the path of "
+                      f"the .npz file that fl.save wrote.")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            others = [n for n in z.zip.namelist() if not n.endswith(".npy")]
-            if others:
+        f = open(path, "rb")
+    except PermissionError:
+        raise PermissionError(f"{who}: you are not allowed to read {path!r} (permission denied); "
+                              f"that says nothing about whether the file is damaged. Make it "
+                              f"readable (chmod u+r on Linux and macOS) or ask its owner.") from None
+    with f:
+        if not zipfile.is_zipfile(f):
+            raise ValueError(_CORRUPT.format(who=who, path=path,
+                                             why="it is not a zip archive (an .npz file is one)"))
+        f.seek(0)
+        try:
+            with np.load(f, allow_pickle=False) as z:
+                others = [n for n in z.zip.namelist() if not n.endswith(".npy")]
+                if others:
+                    raise ValueError(_CORRUPT.format(
+                        who=who, path=path,
+                        why=f"it holds entries that are not arrays ({others[0]!r})"))
+                return {k: z[k] for k in z.files}
+        except ValueError as err:
+            if str(err).startswith(f"{who}:"):
+                raise
+            if "allow_pickle" in str(err):
+                why = "it holds pickled Python objects, which fluxlite never loads (they can run code)"
+            else:
+                why = str(err)
+            raise ValueError(_CORRUPT.format(who=who, path=path, why=why)) from err
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError) as err:
+            raise ValueError(_CORRUPT.format(who=who, path=path,
+                                             why=f"{type(err).__name__}: {err}")) from err
+
+
+_NAME = re.compile(r"[^\W\d]\w*")
+
+
+def _steps(key):
+    """The steps of a place's name: ``"layers[0].weight"`` -> ``["layers", 0, "weight"]``.
+
+    Returns None for a name that `save` would not write.
+    """
+    steps, i = [], 0
+    while i < len(key):
+        if key[i] == "[":
+            end = key.find("]", i)
+            while end != -1:  # a quoted dict key may itself hold "]"
+                try:
+                    steps.append(ast.literal_eval(key[i + 1:end]))
+                    break
+                except (ValueError, SyntaxError, MemoryError, RecursionError):
+                    end = key.find("]", end + 1)
+            if end == -1:
+                return None
+            i = end + 1
+            continue
+        if key[i] == "." and steps:
+            i += 1
+        m = _NAME.match(key, i)
+        if m is None:
+            return None
+        steps.append(m.group())
+        i = m.end()
+    return steps
+
+
+def _tree(node):
+    """Nested dicts from `_unflatten` as Flux-like state: integer positions become lists."""
+    if not isinstance(node, dict):
+        return node
+    if node and all(type(k) is int and k >= 0 for k in node):
+        out = [()] * (max(node) + 1)  # a layer with no arrays (MaxPool, flatten) leaves ()
+        for k, v in node.items():
+            out[k] = _tree(v)
+        return out
+    return {k: _tree(v) for k, v in node.items()}
+
+
+def _unflatten(stored, path, who):
+    if "" in stored:  # the model was a single array
+        if len(stored) == 1:
+            return stored[""]
+    root = {}
+    for key, a in stored.items():
+        steps = _steps(key)
+        if not steps:
+            raise ValueError(_CORRUPT.format(
+                who=who, path=path, why=f"its entry {key!r} is not the name of a place in a model "
+                                        f"(such as 'layers[0].weight')"))
+        node = root
+        for i, s in enumerate(steps):
+            last = i == len(steps) - 1
+            held = node.get(s)
+            if (last and s in node) or (not last and held is not None and not isinstance(held, dict)):
                 raise ValueError(_CORRUPT.format(
-                    path=path, why=f"it holds entries that are not arrays ({others[0]!r})"))
-            return {k: z[k] for k in z.files}
-    except ValueError as err:
-        if str(err).startswith("loadmodel_:"):
-            raise
-        if "allow_pickle" in str(err):
-            why = "it holds pickled Python objects, which fluxlite never loads (they can run code)"
-        else:
-            why = str(err)
-        raise ValueError(_CORRUPT.format(path=path, why=why)) from err
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, KeyError) as err:
-        raise ValueError(_CORRUPT.format(path=path, why=f"{type(err).__name__}: {err}")) from err
+                    who=who, path=path, why=f"its entry {key!r} clashes with another entry (one "
+                                            f"place cannot be both an array and a container)"))
+            if last:
+                node[s] = a
+            else:
+                node = node.setdefault(s, {})
+    return _tree(root)
+
+
+def load(path):
+    """Read a file written by `save` back as a state: nested dicts and lists of arrays.
+
+    This is the pair of JLD2's ``load`` and Flux's ``loadmodel!``: in Julia you write
+    ``model_state = JLD2.load("model.jld2", "model_state")`` and then
+    ``Flux.loadmodel!(model, model_state)``; here ``fl.loadmodel_(model, fl.load(path))``.
+    The state has the shape of ``fl.state(model)``: attributes and dict keys become dict
+    keys, positions (``layers[0]``) become list entries, and a layer without arrays (a
+    ``MaxPool``, ``flatten``) shows as ``()`` in its list. Settings, such as activation
+    functions, are not in the file; they come from the model you build before loading.
+
+    A missing file raises ``FileNotFoundError``, a folder ``IsADirectoryError``, a file you
+    may not read ``PermissionError``, and a file that is not an archive of plain arrays
+    (damaged, truncated, or holding pickled objects) ``ValueError``. Nothing is unpickled.
+
+    >>> import os, tempfile, numpy as np, fluxlite as fl
+    >>> path = os.path.join(tempfile.mkdtemp(), "mlp.npz")
+    >>> fl.seed(0)
+    >>> model = fl.Chain(fl.Dense(2, 3, fl.relu), fl.Dense(3, 1))
+    >>> fl.save(path, model)
+    >>> s = fl.load(path)
+    >>> sorted(s), len(s["layers"]), sorted(s["layers"][0]), s["layers"][0]["weight"].shape
+    (['layers'], 2, ['bias', 'weight'], (3, 2))
+    >>> fresh = fl.Chain(fl.Dense(2, 3, fl.relu), fl.Dense(3, 1))
+    >>> fl.loadmodel_(fresh, fl.load(path)) is fresh
+    True
+    >>> bool(np.all(fresh.layers[0].weight == model.layers[0].weight))
+    True
+    """
+    path = _fspath(path)
+    return _unflatten(_read(path, "load"), path, "load")
 
 
 def _load_file(model, path):
