@@ -1,24 +1,23 @@
-"""Checks for lesson 4 (train_, callbacks, the explicit style). Each hint names one mistake;
-tests/test_checks_lesson04.py feeds every one of them in.
+"""Checks for lesson 4a (`train_`, callbacks, `stop`). Each hint names one mistake;
+tests/test_checks_lesson04a.py feeds every one of them in.
 
-Every exercise asks for a function that gets everything it works on as arguments (the loss, the
-parameters or the model, the data, the rule). The checks call it on small regression problems of
-their own, with their own loss functions, and compare it with fluxlite's answer on the same
-problem. So a list or a number copied from the lesson cannot pass, and the checks keep working
-after the lesson redefines loss, predict and total_loss."""
+Both exercises ask for a function that gets everything it works on as arguments (the loss, the
+parameters, the data, the rule). The checks call it on small regression problems of their own,
+with their own loss functions, and compare it with fluxlite's answer on the same problem. So a
+list or a number copied from the lesson cannot pass."""
 import numpy as np
 
 import fluxlite as fl
 
-from .core import Hint, call, close, describe, exercise, forbid, fresh_rng, progress as _progress
+from .core import Hint, call, close, describe, exercise, fresh_rng, progress as _progress
 from .core import kind as _kind
 
-LESSON = "04"
+LESSON = "04a"
 
 
 class _Problem:
-    """A small linear regression of the check's own: data, a start (W, b) and losses for both
-    styles. ``start()`` gives fresh copies of the start every time."""
+    """A small linear regression of the check's own: data, a start (W, b) and its losses.
+    ``start()`` gives fresh copies of the start every time."""
 
     def __init__(self, salt, n=6):
         rng = fresh_rng(salt)
@@ -37,17 +36,6 @@ class _Problem:
         def total_loss():
             return float(sum(loss(xi, yi) for xi, yi in zip(self.xs, self.ys)))
         return W, b, loss, total_loss
-
-    def model(self):
-        """Explicit style: a fresh model dict and loss(m, x, y)."""
-        return {"W": fl.param(self.W0.copy()), "b": fl.param(self.b0.copy())}
-
-    @staticmethod
-    def explicit_loss(m, x, y):
-        return np.sum((y - (m["W"] @ x + m["b"])) ** 2)
-
-    def explicit_total(self, m):
-        return float(sum(self.explicit_loss(m, xi, yi) for xi, yi in zip(self.xs, self.ys)))
 
 
 def _as_floats(value):
@@ -195,87 +183,6 @@ def update_count(updates_to_reach):
         if len(set(answers)) == 1:
             return Hint("constant")
         return Hint("wrong", rule=name)
-    return None
-
-
-# Exercise 3 ------------------------------------------------------------------------------------
-
-EX3 = exercise(LESSON, 3, "Translate to the explicit style", hints={
-    "not_function": "train_momentum should be a function train_momentum(loss, model, xs, ys, "
-                    "n_epochs), but it is {kind}. A list of losses fits one run only; the check "
-                    "trains models of its own.",
-    "used_train": "train_momentum called fl.train_. Write the loop yourself: fl.gradient for "
-                  "each sample, then fl.update_.",
-    "error": "train_momentum(loss, model, xs, ys, n_epochs) failed with {error}.",
-    "not_list": "train_momentum should return a list of numbers, one total loss per epoch, but "
-                "it returned {kind}.",
-    "length": "train_momentum(…, n_epochs={n}) returned {got} losses; keep one total loss per "
-              "epoch.",
-    "setup_every_epoch": "Call fl.setup once, before the loop. A new state every epoch forgets "
-                         "the velocity that Momentum has built up.",
-    "descent": "Those are the numbers of Descent with the same learning rate: the rule in the "
-               "Julia code is Momentum(0.01, 0.9).",
-    "constant": "train_momentum gives the same losses for two different models: train the model "
-                "it is given on its xs and ys.",
-    "wrong": "train_momentum's losses are not those of the Julia code. Set up the optimiser "
-             "state from the model once, then for every (xi, yi) take the gradient of "
-             "loss(m, xi, yi) with respect to the model and update the model with it; after "
-             "each epoch append the sum of loss(model, xi, yi) over the samples.",
-})
-
-
-def _momentum_reference(problem, rule_of_epoch, n):
-    m = problem.model()
-    state = None
-    out = []
-    for epoch in range(n):
-        state = rule_of_epoch(m, state)
-        for xi, yi in zip(problem.xs, problem.ys):
-            g = fl.gradient(lambda mm: problem.explicit_loss(mm, xi, yi), m)[0]
-            fl.update_(state, m, g)
-        out.append(problem.explicit_total(m))
-    return out
-
-
-def _once(rule):
-    return lambda m, state: state if state is not None else fl.setup(rule(), m)
-
-
-@EX3.check
-def explicit_momentum(train_momentum):
-    """Exercise 3: train_momentum(loss, model, xs, ys, n_epochs) -> total loss per epoch, with
-    fl.Momentum(0.01, 0.9), fl.gradient and fl.update_ (not fl.train_)."""
-    if not callable(train_momentum):
-        return Hint("not_function", kind=_kind(train_momentum))
-    trials = [(_Problem(404), 8), (_Problem(405), 6)]
-    answers = []
-    for problem, n in trials:
-        with forbid(fl, "train_"):
-            got, error = call(train_momentum, problem.explicit_loss, problem.model(),
-                              list(problem.xs), list(problem.ys), n)
-        if isinstance(error, forbid.Forbidden):
-            return Hint("used_train")
-        if error is not None:
-            return Hint("error", error=describe(error))
-        floats = _as_floats(got) if not isinstance(got, (str, bytes)) else None
-        if floats is None:
-            return Hint("not_list", kind=_kind(got))
-        answers.append(floats)
-    if answers[0] == answers[1]:
-        return Hint("constant")
-    for (problem, n), got in zip(trials, answers):
-        if len(got) != n:
-            return Hint("length", n=n, got=len(got))
-        want = _momentum_reference(problem, _once(lambda: fl.Momentum(0.01, 0.9)), n)
-        if close(got, want):
-            continue
-        every = _momentum_reference(
-            problem, lambda m, state: fl.setup(fl.Momentum(0.01, 0.9), m), n)
-        if close(got, every):
-            return Hint("setup_every_epoch")
-        if close(got, _momentum_reference(problem, _once(lambda: fl.Descent(0.01)), n)):
-            return Hint("descent")
-        return Hint("wrong")
     return None
 
 
