@@ -430,11 +430,12 @@ def test_mnist_names_the_missing_files_and_where_to_get_them(tmp_path):
     message = str(err.value)
     assert "t10k-labels-idx1-ubyte" in message and "train-images-idx3-ubyte" in message
     assert "lacks train-images-idx3-ubyte, t10k-labels-idx1-ubyte" in message
-    assert "never downloads" in message and "https://" in message
+    assert "fl.datasets.mnist(directory, download=True)" in message and "https://" in message
+    assert "train-images-idx3-ubyte.gz  (9,912,422 bytes, SHA-256 440fcabf" in message
 
 
 def test_mnist_refuses_a_directory_that_does_not_exist(tmp_path):
-    with pytest.raises(FileNotFoundError, match="is not a directory.*never downloads"):
+    with pytest.raises(FileNotFoundError, match="nowhere does not exist.*download=True"):
         datasets.mnist(tmp_path / "nowhere")
 
 
