@@ -156,9 +156,8 @@ EX2 = exercise(LESSON, 2, "Lower the learning rate, keep the memory", hints={
                          "fl.adjust_.",
     "no_halving": "The learning rate never changes: those are the losses of Adam(eta) in every "
                   "epoch. After each epoch, give the state half the learning rate it had.",
-    "halved_once": "The learning rate is halved once and then stays at eta/2. After epoch k "
-                   "it should be eta/2 to the power k: halve the current rate, not the first "
-                   "one.",
+    "halved_once": "The learning rate is halved once and then stays at eta/2. After k epochs "
+                   "it should be eta / 2**k: halve the current rate, not the first one.",
     "halved_early": "The first epoch already runs at eta/2: train first, then halve. Epoch 1 "
                     "uses eta itself.",
     "descent": "Those are the numbers of Descent: the rule here is fl.Adam(eta).",
