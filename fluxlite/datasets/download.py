@@ -171,7 +171,7 @@ def _get(url, tmp, size, sha256, label, timeout):
         bar.close(ok)
 
 
-def _reason(err):
+def _reason(err, timeout):
     if isinstance(err, urllib.error.HTTPError):
         return f"HTTP error {err.code} {err.reason}"
     if isinstance(err, urllib.error.URLError):
@@ -179,7 +179,7 @@ def _reason(err):
     if isinstance(err, http.client.IncompleteRead):
         return f"the transfer stopped early ({len(err.partial):,} bytes in the last piece)"
     if isinstance(err, (TimeoutError, OSError)) and "timed out" in str(err):
-        return f"no answer within {TIMEOUT} seconds"
+        return f"no answer within {timeout} seconds"
     return f"{type(err).__name__}: {err}"
 
 
@@ -234,7 +234,7 @@ def fetch(name, directory, wanted, timeout=None):
                     os.replace(tmp_path, os.path.join(directory, filename))
                     break
             except (OSError, http.client.HTTPException, ValueError) as err:
-                why = _reason(err)
+                why = _reason(err, timeout)
             finally:
                 if os.path.lexists(tmp_path):
                     os.remove(tmp_path)
