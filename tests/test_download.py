@@ -406,3 +406,34 @@ def test_the_real_table_holds_the_published_checksums():
         assert sorted(entry["files"]) == sorted(n + ".gz" for n in NAMES)
         assert all(len(sha) == 64 and int(sha, 16) >= 0 for _, sha in entry["files"].values())
         assert all(m.startswith(("https://", "http://")) for m in entry["mirrors"])
+
+
+def test_a_cache_folder_that_cannot_be_made_is_named(files, tmp_path, monkeypatch):
+    arrays, served = files
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FLUXLITE_DATA", str(blocker))
+    use_table(monkeypatch, served, [dead_base()])
+    with pytest.raises(OSError) as err:
+        fl.datasets.mnist(download=True)
+    assert str(err.value).startswith(f"MNIST: cannot create the folder {blocker / 'mnist'} (")
+    assert "Set FLUXLITE_DATA to a folder you can write to" in str(err.value)
+    assert not isinstance(err.value, download.DownloadError)
+
+
+def test_a_cache_folder_you_may_not_write_is_named(files, tmp_path, monkeypatch):
+    arrays, served = files
+    folder = tmp_path / "mine"
+    folder.mkdir()
+
+    def refuse(path, mode="r", *args, **kwargs):
+        raise PermissionError(13, "Permission denied", path)
+
+    use_table(monkeypatch, served, [dead_base()])
+    monkeypatch.setattr(download, "open", refuse, raising=False)
+    with pytest.raises(PermissionError) as err:
+        fl.datasets.mnist(folder, download=True)
+    assert str(err.value) == (f"MNIST: cannot write in the folder {folder} (Permission denied). "
+                              f"Set FLUXLITE_DATA to a folder you can write to, or pass another "
+                              f"folder.")
+    assert ".part" not in str(err.value)

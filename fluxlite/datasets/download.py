@@ -218,7 +218,12 @@ def fetch(name, directory, wanted, timeout=None):
     """
     spec = DATASETS[name]
     timeout = TIMEOUT if timeout is None else timeout
-    os.makedirs(directory, exist_ok=True)
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as err:
+        raise type(err)(f"{spec['title']}: cannot create the folder {directory} ({err.strerror}). "
+                        f"Set FLUXLITE_DATA to a folder you can write to, or pass another "
+                        f"folder.") from None
     failures = {}
     for filename in wanted:
         size, sha256 = spec["files"][filename]
@@ -226,9 +231,15 @@ def fetch(name, directory, wanted, timeout=None):
         for base in mirrors(name):
             url = base + filename
             tmp_path = os.path.join(directory, f".{filename}.{secrets.token_hex(4)}.part")
+            try:
+                tmp = open(tmp_path, "xb")
+            except OSError as err:
+                raise type(err)(f"{spec['title']}: cannot write in the folder {directory} "
+                                f"({err.strerror}). Set FLUXLITE_DATA to a folder you can write "
+                                f"to, or pass another folder.") from None
             why = None
             try:
-                with open(tmp_path, "xb") as tmp:
+                with tmp:
                     why = _get(url, tmp, size, sha256, f"{spec['title']} {filename}", timeout)
                 if why is None:
                     os.replace(tmp_path, os.path.join(directory, filename))
