@@ -79,6 +79,11 @@ def as_plain_arrays(mu, logvar, m, s2):
     return kl_general(np.asarray(mu, dtype=float), np.asarray(logvar, dtype=float), m, s2)
 
 
+def shifted_in_place(mu, logvar, m, s2):
+    mu -= m                          # right value, but changes the caller's array
+    return kl_general(mu, logvar, 0.0, s2)
+
+
 def per_coordinate(mu, logvar, m, s2):
     return 0.5 * (np.log(s2) - logvar + (np.exp(logvar) + (mu - m) ** 2) / s2 - 1)
 
@@ -111,6 +116,7 @@ KL = [
      "kl_to_prior is right for 2 × 5 arrays only"),
     ("no_gradient", as_float, "fl.gradient says TracingError: float("),
     ("no_gradient", as_plain_arrays, "Its gradient in mu and logvar is None or wrong"),
+    ("no_gradient", shifted_in_place, "fl.gradient says InPlaceError"),
     # (μ − m)² not divided by the prior's variance
     ("wrong", lambda mu, logvar, m, s2: np.sum(0.5 * (np.log(s2) - logvar + np.exp(logvar) / s2
                                                       + (mu - m) ** 2 - 1)) / mu.shape[-1],
