@@ -379,17 +379,22 @@ def test_without_tqdm_a_plain_line_reports_each_file(server, files, cache, monke
 def test_with_tqdm_a_progress_bar_counts_the_bytes(server, files, cache, monkeypatch):
     tqdm_auto = pytest.importorskip("tqdm.auto")
     arrays, served = files
-    totals = {}
+    totals, made = {}, []
 
     class Recording(tqdm_auto.tqdm):
+        def __init__(self, *args, **kwargs):
+            made.append(kwargs.get("desc"))
+            super().__init__(*args, **kwargs)
+
         def close(self):
             totals[self.desc] = (self.n, self.total)
             super().close()
 
     monkeypatch.setattr(tqdm_auto, "tqdm", Recording)
-    use_table(monkeypatch, served, [serve_all(server, served)])
+    use_table(monkeypatch, served, [dead_base(), serve_all(server, served)])
     fl.datasets.mnist(download=True)
     assert totals == {f"MNIST {f}": (len(d), len(d)) for f, d in served.items()}
+    assert len(made) == 4              # one bar per file, none for the mirror that never answered
 
 
 def test_the_real_table_holds_the_published_checksums():

@@ -146,10 +146,10 @@ class _Bar:
 def _get(url, tmp, size, sha256, label, timeout):
     """Stream `url` into the open file `tmp`; None if it is the expected file, else why not."""
     digest, got = hashlib.sha256(), 0
-    bar = _Bar(size, label)
-    ok = False
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        bar = _Bar(size, label)  # only once a mirror answers: no bars for dead mirrors
+        ok = False
+        try:
             while True:
                 chunk = response.read(_CHUNK)
                 if not chunk:
@@ -160,15 +160,15 @@ def _get(url, tmp, size, sha256, label, timeout):
                 digest.update(chunk)
                 tmp.write(chunk)
                 bar.update(len(chunk))
-        if got < size:
-            return f"the transfer stopped after {got:,} of {size:,} bytes"
-        if digest.hexdigest() != sha256:
-            return (f"the file's SHA-256 is {digest.hexdigest()}, not the published "
-                    f"{sha256} (damaged or altered)")
-        ok = True
-        return None
-    finally:
-        bar.close(ok)
+            if got < size:
+                return f"the transfer stopped after {got:,} of {size:,} bytes"
+            if digest.hexdigest() != sha256:
+                return (f"the file's SHA-256 is {digest.hexdigest()}, not the published "
+                        f"{sha256} (damaged or altered)")
+            ok = True
+            return None
+        finally:
+            bar.close(ok)
 
 
 def _reason(err, timeout):
@@ -260,8 +260,8 @@ def fetch(name, directory, wanted, timeout=None):
             f"What each mirror did:\n{lines}\n"
             f"If this computer is offline, or these mirrors are blocked, place the files by hand: "
             f"download them elsewhere from one of the addresses above, check each file's SHA-256 "
-            f"(sha256sum FILE on Linux, shasum -a 256 FILE on macOS), and copy them into "
-            f"{directory}\n{describe_files(name, names)}\n"
+            f"(sha256sum FILE on Linux, shasum -a 256 FILE on macOS) against the list below, and "
+            f"copy them into this folder: {directory}\n{describe_files(name, names)}\n"
             f"Another mirror can be given as a base URL in the environment variable "
             f"{spec['mirror_variable']}."
         )
