@@ -344,7 +344,7 @@ def _save_target(path):
         mode = None
     elif stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"save: {where} is a folder, not a file. Give a file name inside "
-                                f"it, e.g. fl.save(os.path.join(folder, 'model.npz'), model).")
+                                f"it, e.g. fl.save(os.path.join({path!r}, 'model.npz'), model).")
     elif not stat.S_ISREG(st.st_mode):
         raise OSError(f"save: {where} is {_filekind(st)}, not a regular file. fl.save writes only "
                       f"regular files (it replaces one, or creates a new one), so it leaves this "
