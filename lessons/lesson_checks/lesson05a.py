@@ -1,5 +1,5 @@
-"""Checks for lesson 5 (building models). Each hint names one mistake;
-tests/test_checks_lesson05.py feeds every one of them in.
+"""Checks for lesson 5a (building models). Each hint names one mistake;
+tests/test_checks_lesson05a.py feeds every one of them in.
 
 The checks call the student's functions on sizes of their own and compare with what fluxlite's
 own layers count, build or compute for those sizes."""
@@ -11,7 +11,7 @@ from .core import Hint, call, close, describe, exercise, fresh_rng, keep_fl_rng
 from .core import progress as _progress
 from .core import kind as _kind
 
-LESSON = "05"
+LESSON = "05a"
 
 
 def _chain(sizes):
@@ -124,103 +124,6 @@ def _dense_from_arrays(dense_linear, rng):
         weights.append(W.copy())
     if np.array_equal(weights[-1], weights[-2]):
         return Hint("same_weights")
-    return None
-
-
-def _conv_trials(salt):
-    """Inputs where every mistake gives another shape: W ≠ H, kw ≠ kh, pad > 0, and sizes
-    that a stride does not divide."""
-    rng = fresh_rng(salt)
-    trials = []
-    while len(trials) < 3:
-        w, h = (int(n) for n in rng.integers(9, 40, size=2))
-        kw, kh = (int(n) for n in rng.integers(1, 4, size=2) * 2 + 1)
-        c_in, c_out, n = (int(n) for n in rng.integers(1, 9, size=3))
-        stride, pad = int(rng.integers(2, 4)), int(rng.integers(1, 3))
-        if w == h or kw == kh or len({c_in, c_out, n}) < 3 or (w + 2 * pad - kw) % stride == 0:
-            continue
-        trials.append(((w, h, c_in, n), (kw, kh), (c_in, c_out), stride, pad))
-    return trials
-
-
-def _conv_shape(x_shape, kernel, channels, stride, pad):
-    with keep_fl_rng():
-        layer = fl.Conv(kernel, channels, stride=stride, pad=pad)
-    return layer(np.zeros(x_shape, np.float32)).shape
-
-
-EX3 = exercise(LESSON, 3, "Predict a shape", hints={
-    "not_function": "conv_output_shape should be a function conv_output_shape(x_shape, kernel, "
-                    "channels, stride, pad), but it is {kind}. A tuple is right for one layer "
-                    "only; the check tries others.",
-    "error": "conv_output_shape{args} failed with {error}.",
-    "constant": "conv_output_shape gives the same shape for two different layers: compute it "
-                "from the arguments it is given.",
-    "length": "conv_output_shape{args} returns {got}; give four numbers: width, height, "
-              "channels, batch.",
-    "batch_first": "Flux puts the batch last: W × H × C × N.",
-    "channels": "The channel axis (third number) counts the layer's output channels.",
-    "swapped": "Width and height are swapped: the first kernel size goes with the width (axis "
-               "0), the second with the height.",
-    "not_whole": "conv_output_shape{args} returns {got}: sizes are whole numbers. ÷ rounds "
-                 "down, which is // in Python.",
-    "no_plus_one": "One short along width and height: a kernel that fits exactly once still "
-                   "gives one output, so add 1.",
-    "pad_once": "The padding is added on both sides of the image, so it counts twice.",
-    "wrong": "conv_output_shape{args} is {got}, not the shape fl.Conv gives. Width and height: "
-             "(size + 2·pad − k) ÷ stride + 1, where ÷ rounds down.",
-})
-
-
-@EX3.check
-def conv_shape(conv_output_shape):
-    """Exercise 3: conv_output_shape(x_shape, kernel, channels, stride, pad)."""
-    if not callable(conv_output_shape):
-        return Hint("not_function", kind=_kind(conv_output_shape))
-    trials = _conv_trials(503)
-    answers = []
-    for args in trials:
-        got, error = call(conv_output_shape, *args)
-        if error is not None:
-            return Hint("error", args=args, error=describe(error))
-        answers.append(got)
-    try:
-        if tuple(answers[0]) == tuple(answers[1]):
-            return Hint("constant")
-    except TypeError:
-        pass
-    for args, got in zip(trials, answers):
-        want = _conv_shape(*args)
-        try:
-            got = tuple(got)
-        except TypeError:
-            return Hint("length", args=args, got=got)
-        if len(got) != 4:
-            return Hint("length", args=args, got=got)
-        try:
-            if got == want and all(int(g) == g for g in got):
-                continue
-        except (TypeError, ValueError, OverflowError):
-            pass
-        (w, h, c_in, n), (kw, kh), (_, c_out), stride, pad = args
-        if got[0] == n and got[-1] != n:
-            return Hint("batch_first")
-        if got[2] != c_out:
-            return Hint("channels")
-        if tuple(got[:2]) == want[1::-1]:
-            return Hint("swapped")
-        try:
-            whole = all(float(g) == int(g) for g in got)
-        except (TypeError, ValueError, OverflowError):
-            whole = True
-        if not whole and close(np.floor(np.asarray(got[:2], dtype=float)), want[:2]):
-            return Hint("not_whole", args=args, got=got)
-        if close(got[:2], [want[0] - 1, want[1] - 1]):
-            return Hint("no_plus_one")
-        # padding once is like padding twice an image `pad` smaller
-        if close(got[:2], _conv_shape((w - pad, h - pad, c_in, n), *args[1:])[:2]):
-            return Hint("pad_once")
-        return Hint("wrong", args=args, got=got)
     return None
 
 
