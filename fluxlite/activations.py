@@ -156,7 +156,7 @@ _SOFTPLUS = primitive(lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0
 
 
 def softplus(x):
-    """softplus(x) = log(1 + exp(x)), computed as log1p(exp(-|x|)) + max(x, 0); slope σ(x).
+    """softplus(x) = log(1 + exp(x)), computed as ``log1p(exp(-|x|)) + max(x, 0)``; slope σ(x).
 
     >>> import numpy as np, fluxlite as fl
     >>> fl.softplus(np.array([-1000.0, 0.0, 1000.0])).tolist()
@@ -231,7 +231,7 @@ def hardsigmoid(x):
 
 
 def softsign(x):
-    """softsign(x) = x / (1 + |x|).
+    """softsign(x) = ``x / (1 + |x|)``.
 
     >>> import numpy as np, fluxlite as fl
     >>> fl.softsign(np.array([1.0, 100.0])).round(6)

@@ -157,7 +157,7 @@ def xlogx(x):
 
 
 def mae(ŷ, y, *, agg=np.mean):
-    """Mean absolute error: agg(|ŷ - y|).
+    """Mean absolute error: ``agg(|ŷ - y|)``.
 
     >>> import numpy as np, fluxlite as fl
     >>> from fluxlite.losses import mae
@@ -207,7 +207,7 @@ def msle(ŷ, y, *, agg=np.mean, eps=None, ϵ=None):
 def huber_loss(ŷ, y, *, agg=np.mean, delta=1.0, δ=None):
     """Huber loss: quadratic for small errors, linear for large ones.
 
-    With e = |ŷ - y|::
+    With ``e = |ŷ - y|``::
 
         loss = ½ e²            if e < δ
                δ (e - ½ δ)     otherwise

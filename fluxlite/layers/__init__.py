@@ -4,7 +4,7 @@
 * `checks`: shape errors that name the layer, the expected size and the size received;
 * `show`: Flux's REPL printing with parameter counts;
 * `basic`: Dense, Chain, SkipConnection, Parallel, Maxout, Bilinear, Embedding, Scale, f32/f64;
-* `normalise`: BatchNorm, Dropout, AlphaDropout, LayerNorm, trainmode_/testmode_;
+* `normalise`: BatchNorm, Dropout, AlphaDropout, LayerNorm, ``trainmode_``/``testmode_``;
 * `conv`: Conv, CrossCor, ConvTranspose, SamePad, pooling layers and flatten.
 """
 from .basic import (Bilinear, Chain, Dense, Embedding, Maxout, Parallel, Scale, SkipConnection,
