@@ -5,9 +5,12 @@
 #   make lab     JupyterLab on lessons/
 #   make test    system packages, then every suite: unit tests + doctests, the core's suites
 #                again with FLUXLITE_REFERENCE=1 (no fast paths), nbval on the lessons,
-#                browser tests, and the Binder configuration
+#                browser tests, the course site (built, then checked in Chromium), and the
+#                Binder configuration
 #   make bench   every bench/*.py, one after another
 #   make student the lessons' student version in build/student/ (nbgrader generate_assignment)
+#   make docs    the course site in build/site/ (lessons with their stored outputs, the API
+#                reference, Flux → fluxlite), built with Sphinx; warnings are errors
 #
 # Each suite runs only when its files exist, and says so when it is skipped. A suite whose files
 # exist but from which pytest collects nothing (pytest's exit status 5) fails the build.
@@ -34,7 +37,9 @@ CHROMIUM := /usr/bin/chromium
 ARTIFACTS := test-artifacts
 
 NOTEBOOKS = $(sort $(wildcard lessons/*.ipynb))
-BROWSER_TESTS = $(wildcard tests/browser/test_*.py tests/browser/*_test.py)
+BROWSER_TESTS = $(filter-out $(DOCS_TESTS),$(wildcard tests/browser/test_*.py tests/browser/*_test.py))
+# The course site's browser tests run in test-docs, after the site is built.
+DOCS_TESTS = $(wildcard tests/browser/test_docs_*.py)
 BENCHES = $(sort $(wildcard bench/*.py))
 SANITIZE = $(wildcard tests/nbval_sanitize.cfg)
 
@@ -54,11 +59,11 @@ define pytest_suite
 	fi
 endef
 
-.PHONY: help venv lab test test-unit test-reference test-lessons test-browser test-binder system-deps \
-	bench student clean
+.PHONY: help venv lab test test-unit test-reference test-lessons test-browser test-docs test-binder \
+	system-deps bench student docs clean
 
 help:
-	@sed -n '2,14s/^# \{0,1\}//p' Makefile
+	@sed -n '2,17s/^# \{0,1\}//p' Makefile
 
 venv: $(STAMP)
 
@@ -143,7 +148,52 @@ endif
 
 .PHONY: _browser
 _browser:
-	$(call pytest_suite,browser tests,tests/browser)
+	$(call pytest_suite,browser tests,$(BROWSER_TESTS))
+
+# The course site. Sphinx reads a copy of the pages laid out as in the repository (so the links
+# between lessons, docs/ and README.md work as they do on GitHub): docs/site/ (conf.py, the start
+# page) at the top, every lessons/*.ipynb with its stored outputs (never executed),
+# docs/*.md, README.md and CONTRIBUTING.md; docs/site/_ext/fluxlite_site.py writes the API
+# pages (api/) from the docstrings. -E reads every page afresh each time (about 20 s): Sphinx
+# cannot tell when a docstring changed, and a page it does not read again would not repeat its
+# warnings. -W --keep-going: every warning is reported, and any fails the build.
+SITE := build/site
+SITE_SRC := build/site-src
+docs: venv
+	@test -x $(BIN)/sphinx-build || { echo "make docs: no sphinx-build in $(VENV); the docs extra" \
+		"needs Python 3.11 or later (Sphinx 9), and $(VENV) has $$($(BIN)/python --version)"; exit 1; }
+	rm -rf $(SITE_SRC) && mkdir -p $(SITE_SRC)/lessons $(SITE_SRC)/docs
+	cp -R docs/site/. $(SITE_SRC)/
+	cp $(NOTEBOOKS) $(SITE_SRC)/lessons/
+	cp docs/*.md $(SITE_SRC)/docs/
+	cp README.md CONTRIBUTING.md $(SITE_SRC)/
+	$(BIN)/sphinx-build -E -W --keep-going -q -b html -d build/site-doctrees $(SITE_SRC) $(SITE)
+	@echo "make docs: the site is in $(SITE)/ (open $(SITE)/index.html)"
+
+# The built site in headless Chromium: a lesson shows its plots, the Dense page its example,
+# the search finds Dense (tests/browser/test_docs_*.py).
+test-docs: venv system-deps
+	@if [ ! -x $(BIN)/sphinx-build ]; then \
+		echo "==> course site: SKIPPED, the docs extra needs Python 3.11 or later"; \
+	else \
+		$(MAKE) --no-print-directory docs _docs_check; \
+	fi
+
+.PHONY: _docs_check _docs_browser
+_docs_check:
+ifeq ($(strip $(DOCS_TESTS)),)
+	@echo "==> course site: built; no tests/browser/test_docs_*.py yet"
+else
+	@mkdir -p $(ARTIFACTS)
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "==> course site: browser checks SKIPPED, $(CHROMIUM) is missing"; \
+	else \
+		$(MAKE) --no-print-directory _docs_browser; \
+	fi
+endif
+
+_docs_browser:
+	$(call pytest_suite,course site in the browser,$(DOCS_TESTS))
 
 # Binder: repo2docker reads binder/ and prints the Dockerfile it would build (no container
 # engine needed); then binder/requirements.txt and binder/postBuild go into a fresh venv
