@@ -48,7 +48,19 @@ def site():
         server.server_close()
 
 
+@pytest.fixture(scope="module")
+def page(new_page):
+    """One offline page at 1440 × 900 for the whole module (conftest's `new_page`), without the
+    full-page screenshot that conftest's `page` takes after each test: lesson pages are long."""
+    pg = new_page(1440, 900)
+    yield pg
+    pg.close()
+
+
 def open_page(page, url, shot=None):
+    """Go to `url` with this page's lists of errors and outside requests emptied first."""
+    page.console_errors.clear()
+    page.context.external.clear()
     page.goto(url)
     page.wait_for_load_state("networkidle")
     if shot:
