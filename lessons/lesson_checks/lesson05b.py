@@ -223,7 +223,7 @@ def _dropout_trial(my_dropout, x, p):
         if frac == 0:
             return Hint("nothing_dropped")
         if abs(frac - p) > 0.05:
-            if abs(frac - (1 - p)) <= 0.05:
+            if abs(frac - kept) <= 0.05:
                 return Hint("keep_prob", p=p, frac=frac)
             return Hint("rate", p=p, frac=frac)
         ratio = got[~dropped] / x[~dropped]
