@@ -45,3 +45,12 @@ def test_the_check_can_fail():
     shown = "Cell In[12], line 2\nFile fluxlite/layers/basic.py:324, in Chain.__call__(self, x)"
     assert OWN_FRAME.search(shown)
     assert not OWN_FRAME.search("Cell In[12], line 2\nLayerShapeError: Dense(3 => 2) expects")
+
+
+def test_the_start_page_links_every_lesson_and_no_missing_one():
+    start = json.loads((LESSONS[0].parent / "00_start_here.ipynb").read_text(encoding="utf-8"))
+    text = "".join("".join(c["source"]) for c in start["cells"] if c["cell_type"] == "markdown")
+    linked = set(re.findall(r"\]\(([\w.-]+\.ipynb)\)", text))
+    present = {p.name for p in LESSONS} - {"00_start_here.ipynb"}
+    assert present - linked == set(), "lessons the start page does not link"
+    assert linked - present == set(), "the start page links notebooks that do not exist"
