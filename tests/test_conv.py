@@ -608,3 +608,14 @@ def test_pool_shape_error_names_the_layer():
 def test_bad_layer_settings_are_refused_with_advice(make, match):
     with pytest.raises((TypeError, ValueError), match=match):
         make()
+
+
+@pytest.mark.parametrize("layer, words", [
+    (lambda: fl.Conv((3, 3), (1, 2)), "has 2 spatial axes,"),
+    (lambda: fl.Conv((3,), (1, 2)), "has 1 spatial axis,"),
+    (lambda: fl.MaxPool((2, 2)), "pools 2 spatial axes;"),
+    (lambda: fl.MaxPool((2,)), "pools 1 spatial axis;"),
+])
+def test_a_wrong_number_of_dimensions_names_the_spatial_axes_in_plain_english(layer, words):
+    with pytest.raises(ValueError, match=words):
+        layer()(np.zeros((8, 8, 1, 1, 1), np.float32))

@@ -519,10 +519,10 @@ LESSON_WIDGETS = {
                            ["x_slider", "expression", "readout"], "gradient explorer"),
     "lesson 03 fit": (lambda: LinearRegressionFit(lr=0.05, optimizer="Descent", epochs=20),
                       ["optimizer", "lr", "seed", "epochs"], "linear-regression fit"),
-    "lesson 04 race": (lambda: OptimizerRace("rosenbrock", lr=0.01, steps=20),
+    "lesson 04b race": (lambda: OptimizerRace("rosenbrock", lr=0.01, steps=20),
                        ["surface", "lr", "momentum", "steps", "start_x", "start_y"],
                        "optimizer race"),
-    "lesson 05 builder": (LayerBuilder, ["inputs", "layers", "softmax", "printed"],
+    "lesson 05a builder": (LayerBuilder, ["inputs", "layers", "softmax", "printed"],
                           "layer builder"),
 }
 

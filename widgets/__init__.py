@@ -16,7 +16,7 @@ Everything here is built on fluxlite's public API, ipywidgets and matplotlib's o
 * `LivePlot`: a matplotlib ``Figure`` drawn with Agg into an ``ipywidgets.Image``;
 * `ThreadRunner`, `AsyncioRunner`: the two ways of training without blocking the kernel;
 * lesson widgets: `GradientExplorer` (lessons 1-2), `LinearRegressionFit` (lesson 3),
-  `OptimizerRace` (lesson 4), `LayerBuilder` (lesson 5), `LatentExplorer` (the autoencoder
+  `OptimizerRace` (lesson 4b), `LayerBuilder` (lesson 5a), `LatentExplorer` (the autoencoder
   and VAE lessons) and `GradientThroughTime` (the recurrent lesson).
 
 >>> from fluxlite.widgets import TrainingDashboard

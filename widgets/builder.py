@@ -1,4 +1,4 @@
-"""Layer builder (lesson 4): stack ``Dense`` layers and see the ``Chain`` as Flux prints it.
+"""Layer builder (lesson 5a): stack ``Dense`` layers and see the ``Chain`` as Flux prints it.
 
 A ``Dense(in, out, σ)`` layer computes ``σ(W x + b)`` with a weight ``W`` of ``out × in``
 numbers and a bias ``b`` of ``out``, so it has ``in · out + out`` parameters. A ``Chain`` of

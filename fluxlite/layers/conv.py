@@ -123,8 +123,8 @@ def _check_input(layer, x, n, cin, axis_name="channel"):
             hint = (f"Add the channel and batch axes at the end: for one single-channel sample, "
                     f"x.reshape({', '.join(map(str, shape + (1, 1)))}).")
         else:
-            hint = (f"A kernel of size {_kernel_str(layer)} has {n} spatial axis"
-                    f"{'es' if n != 1 else ''}, so the input must be {layout} ({n + 2} axes), "
+            hint = (f"A kernel of size {_kernel_str(layer)} has {n} spatial "
+                    f"{'axis' if n == 1 else 'axes'}, so the input must be {layout} ({n + 2} axes), "
                     f"batch last.")
         raise shape_error(layer, f"expects a {layout} input with {n + 2} dimensions, but got an "
                                  f"input of shape {shape} ({len(shape)} dimensions).", hint)
@@ -408,8 +408,8 @@ class _Pool(Layer):
             shape = np.shape(x)
             raise shape_error(self, f"expects a {_image_words(n)} input with {n + 2} dimensions, "
                                     f"but got an input of shape {shape} ({len(shape)} dimensions).",
-                              f"A window of size {self.k} pools {n} spatial axis"
-                              f"{'es' if n != 1 else ''}; the last two axes are channels and "
+                              f"A window of size {self.k} pools {n} spatial "
+                              f"{'axis' if n == 1 else 'axes'}; the last two axes are channels and "
                               f"batch.")
         return type(self)._kernel_fn(x, self.k, pad=self.pad, stride=self.stride)
 

@@ -26,10 +26,10 @@ CELLS = [
     # lesson 03
     "from fluxlite.widgets.linreg_fit import LinearRegressionFit\n\n"
     "fit = LinearRegressionFit(lr=0.05, optimizer=\"Descent\", epochs=200)\nfit",
-    # lesson 04
+    # lesson 04b
     "from fluxlite.widgets.race import OptimizerRace\n\n"
     "race = OptimizerRace(\"rosenbrock\", lr=0.01, steps=200)\nrace",
-    # lesson 05
+    # lesson 05a
     "from fluxlite.widgets.builder import LayerBuilder\n\nbuilder = LayerBuilder()\nbuilder",
     # lesson 10, with a fixed decoder and made-up encoded points
     "import numpy as np\nfrom fluxlite.widgets.latent import LatentExplorer\n\n"
