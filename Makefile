@@ -78,7 +78,7 @@ $(STAMP): pyproject.toml
 lab: venv
 	$(BIN)/jupyter lab lessons/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
-test: venv system-deps test-unit test-reference test-lessons test-browser test-binder
+test: venv system-deps test-unit test-reference test-lessons test-browser test-docs test-binder
 	@echo "make test: every suite that exists passed"
 
 # Debian's Chromium for the Playwright browser tests (never `playwright install`).
