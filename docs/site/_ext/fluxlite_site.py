@@ -10,6 +10,7 @@
 * MathJax is served from the site itself (the ``jupyter-server-mathjax`` package ships it), so
   the maths renders with no network, on a student's laptop as on GitHub Pages.
 """
+import importlib
 import inspect
 import re
 import shutil
@@ -125,7 +126,6 @@ def _directive(module, name, obj):
 
 def api_page(module, names, rows):
     """The Markdown of one API page."""
-    import importlib
     mod = importlib.import_module(module)
     short = "fl" if module == "fluxlite" else "fluxlite.widgets"
     obj = getattr(mod, names[0])
@@ -189,7 +189,7 @@ def api_index(groups, rows, headings):
         else:
             heading = "Widgets (`fluxlite.widgets`)"
         short = "fl" if module == "fluxlite" else "fluxlite.widgets"
-        doc = inspect.getdoc(getattr(__import__(module, fromlist=["x"]), names[0])) or ""
+        doc = inspect.getdoc(getattr(importlib.import_module(module), names[0])) or ""
         first = doc.strip().split("\n\n")[0].replace("\n", " ")
         first = first.replace("|", "\\|")
         label = ", ".join(f"`{short}.{n}`" for n in [main] + [n for n in names if n != main])
