@@ -193,6 +193,31 @@ class forbid:
         return False
 
 
+def as_floats(value) -> list[float] | None:
+    """A student's sequence of numbers (list, tuple, array) as a list of floats; None when it is
+    something else, a string included."""
+    if isinstance(value, (str, bytes)):
+        return None
+    try:
+        return [float(v) for v in value]
+    except (TypeError, ValueError):
+        return None
+
+
+class RegressionData:
+    """A small linear regression of a check's own, drawn from ``fresh_rng(salt)``: ``n`` samples
+    ``xs`` of 5 features, targets ``ys`` of 2 from a hidden (W, b) plus noise, and a start
+    ``W0``, ``b0`` for the model that is not the hidden one. The lessons on training subclass it
+    with the style of model they need."""
+
+    def __init__(self, salt: int, n: int = 6):
+        rng = fresh_rng(salt)
+        W, b = rng.random((2, 5)), rng.random(2)
+        self.xs = [rng.random(5) for _ in range(n)]
+        self.ys = [W @ xi + b + rng.random(2) for xi in self.xs]
+        self.W0, self.b0 = rng.random((2, 5)), rng.random(2)
+
+
 def close(a, b, **kw) -> bool:
     """np.allclose that says False (instead of raising) for shapes that do not match."""
     import numpy as np

@@ -9,22 +9,16 @@ import numpy as np
 
 import fluxlite as fl
 
-from .core import Hint, call, close, describe, exercise, fresh_rng, progress as _progress
+from .core import (Hint, RegressionData, as_floats, call, close, describe,
+                   exercise, progress as _progress)
 from .core import kind as _kind
 
 LESSON = "04a"
 
 
-class _Problem:
+class _Problem(RegressionData):
     """A small linear regression of the check's own: data, a start (W, b) and its losses.
     ``start()`` gives fresh copies of the start every time."""
-
-    def __init__(self, salt, n=6):
-        rng = fresh_rng(salt)
-        W0, b0 = rng.random((2, 5)), rng.random(2)
-        self.xs = [rng.random(5) for _ in range(n)]
-        self.ys = [W0 @ xi + b0 + rng.random(2) for xi in self.xs]
-        self.W0, self.b0 = rng.random((2, 5)), rng.random(2)
 
     def start(self):
         """Implicit style: fresh arrays W, b, a loss(x, y) and total_loss() that read them."""
@@ -36,13 +30,6 @@ class _Problem:
         def total_loss():
             return float(sum(loss(xi, yi) for xi, yi in zip(self.xs, self.ys)))
         return W, b, loss, total_loss
-
-
-def _as_floats(value):
-    try:
-        return [float(v) for v in value]
-    except (TypeError, ValueError):
-        return None
 
 
 # Exercise 1 ------------------------------------------------------------------------------------
@@ -89,7 +76,7 @@ def epochs_loop(train_epochs):
                           list(problem.ys), fl.Descent(eta), n)
         if error is not None:
             return Hint("error", error=describe(error))
-        floats = _as_floats(got) if not isinstance(got, (str, bytes)) else None
+        floats = as_floats(got)
         if floats is None:
             return Hint("not_list", kind=_kind(got))
         answers.append(floats)

@@ -10,22 +10,16 @@ import numpy as np
 
 import fluxlite as fl
 
-from .core import Hint, call, close, describe, exercise, forbid, fresh_rng, progress as _progress
+from .core import (Hint, RegressionData, as_floats, call, close, describe,
+                   exercise, forbid, progress as _progress)
 from .core import kind as _kind
 
 LESSON = "04b"
 
 
-class _Problem:
+class _Problem(RegressionData):
     """A small linear regression of the check's own: data, and a start for the model.
     ``model()`` gives a fresh copy of the start every time."""
-
-    def __init__(self, salt, n=6):
-        rng = fresh_rng(salt)
-        W0, b0 = rng.random((2, 5)), rng.random(2)
-        self.xs = [rng.random(5) for _ in range(n)]
-        self.ys = [W0 @ xi + b0 + rng.random(2) for xi in self.xs]
-        self.W0, self.b0 = rng.random((2, 5)), rng.random(2)
 
     def model(self):
         return {"W": fl.param(self.W0.copy()), "b": fl.param(self.b0.copy())}
@@ -51,15 +45,6 @@ class _Problem:
         return out
 
 
-def _as_floats(value):
-    if isinstance(value, (str, bytes)):
-        return None
-    try:
-        return [float(v) for v in value]
-    except (TypeError, ValueError):
-        return None
-
-
 def _losses(function, problem, *args, forbidden=None):
     """Call the student's function on a fresh model of `problem`: (losses, None), or
     (None, Hint) when it failed or gave something that is not a list of numbers."""
@@ -74,7 +59,7 @@ def _losses(function, problem, *args, forbidden=None):
                           list(problem.ys), *args)
     if error is not None:
         return None, Hint("error", error=describe(error))
-    floats = _as_floats(got)
+    floats = as_floats(got)
     if floats is None:
         return None, Hint("not_list", kind=_kind(got))
     return floats, None
