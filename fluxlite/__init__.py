@@ -79,7 +79,8 @@ __all__ = [
     "mse", "mae", "msle", "huber_loss", "crossentropy", "logitcrossentropy", "binarycrossentropy",
     "logitbinarycrossentropy", "kldivergence", "focal_loss", "binary_focal_loss",
     # training and model state
-    "train_", "stop", "skip", "throttle", "epochs", "state", "loadmodel_", "save", "destructure",
+    "train_", "stop", "skip", "throttle", "epochs",
+    "state", "loadmodel_", "save", "load", "destructure",
     # data
     "DataLoader", "onehot", "onehotbatch", "onecold",
     # activations

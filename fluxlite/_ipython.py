@@ -1,4 +1,4 @@
-"""Short tracebacks in Jupyter and IPython: an error raised inside fluxlite shows the student's code.
+"""Short tracebacks in Jupyter and IPython: an error raised in fluxlite shows the student's code.
 
 A student who passes a wrong shape to a layer should see the line of their cell that did it and
 the message that says what to do, not eight frames of fluxlite's insides. When fluxlite is

@@ -56,7 +56,8 @@ def test_a_shape_error_shows_the_cell_line_and_the_message_but_no_fluxlite_frame
 
 
 def test_a_students_function_called_by_gradient_keeps_both_of_the_students_frames():
-    cell = "import fluxlite as fl\ndef f(v):\n    v *= 2\n    return v.sum()\nfl.gradient(f, fl.zeros32(3))"
+    cell = ("import fluxlite as fl\ndef f(v):\n    v *= 2\n    return v.sum()\n"
+            "fl.gradient(f, fl.zeros32(3))")
     shown = run_cells(cell)["printed"][0]
     assert "----> 5 fl.gradient(f, fl.zeros32(3))" in shown
     assert "in f(v)" in shown and "----> 3     v *= 2" in shown
