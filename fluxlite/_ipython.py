@@ -16,7 +16,7 @@ import sys
 import types
 
 #: The line shown where fluxlite's frames were left out.
-HIDDEN_NOTE = "[fluxlite's own frames are hidden; %xmode Verbose shows them]\n"
+HIDDEN_NOTE = "[frames inside fluxlite are hidden: %xmode Verbose shows them]\n"
 
 
 def _package_folders():

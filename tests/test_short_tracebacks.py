@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-NOTE = "[fluxlite's own frames are hidden; %xmode Verbose shows them]"
+NOTE = "[frames inside fluxlite are hidden: %xmode Verbose shows them]"
 
 PRELUDE = """
 import json, sys
