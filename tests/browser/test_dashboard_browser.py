@@ -13,6 +13,8 @@ import re
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -239,21 +241,28 @@ def check_fits_a_laptop(page, name, width=1440):
         "JavaScript console errors:\n" + "\n".join(page.console_errors)
 
 
-def test_dashboard_fits_a_laptop_in_jupyterlab(new_page, lab_server, open_in_lab):
-    """1440×900 with the file browser open."""
-    page = new_page(1440, 900)
+# Two laptop screens: 1440×900, and 1366×768, the smallest common one.
+LAPTOPS = [(1440, 900), (1366, 768)]
+
+
+@pytest.mark.parametrize("width, height", LAPTOPS, ids=lambda v: str(v))
+def test_dashboard_fits_a_laptop_in_jupyterlab(new_page, lab_server, open_in_lab, width, height):
+    """With JupyterLab's file browser open."""
+    page = new_page(width, height)
     try:
         open_in_lab(page, lab_server, NOTEBOOK)
-        check_fits_a_laptop(page, "jupyterlab")
+        check_fits_a_laptop(page, "jupyterlab", width=width)
     finally:
         page.context.close()
 
 
-def test_dashboard_fits_a_laptop_in_notebook7(new_page, notebook7_server, open_in_notebook7):
-    """1440×900: Notebook 7 centres the notebook in a column narrower than the window."""
-    page = new_page(1440, 900)
+@pytest.mark.parametrize("width, height", LAPTOPS, ids=lambda v: str(v))
+def test_dashboard_fits_a_laptop_in_notebook7(new_page, notebook7_server, open_in_notebook7,
+                                              width, height):
+    """Notebook 7 centres the notebook in a column narrower than the window."""
+    page = new_page(width, height)
     try:
         open_in_notebook7(page, notebook7_server, NOTEBOOK)
-        check_fits_a_laptop(page, "notebook7")
+        check_fits_a_laptop(page, "notebook7", width=width)
     finally:
         page.context.close()
