@@ -5,7 +5,8 @@ the message that says what to do, not eight frames of fluxlite's insides. When f
 imported in IPython (a Jupyter kernel, the ``ipython`` shell), :func:`install` asks the shell to
 hand fluxlite every exception raised by a cell. An error whose traceback passes through fluxlite's
 own files (this package, including ``fluxlite.widgets``) is shown without those frames, with one
-line saying they were hidden; every other error is shown exactly as IPython shows it.
+line saying they were hidden, and so are the errors it was raised from or while handling; every
+other error is shown exactly as IPython shows it.
 
 ``%xmode Verbose`` brings the hidden frames back (for anyone debugging fluxlite itself), and
 ``%xmode Context`` hides them again. ``%debug`` and ``sys.last_traceback`` keep the full
@@ -68,26 +69,42 @@ def without_own_frames(tb, folders=None):
     return short, hidden
 
 
+def _chain(value):
+    """``value`` and the exceptions it was raised from or while handling, each once."""
+    chain = []
+    while value is not None and not any(value is seen for seen in chain):
+        chain.append(value)
+        value = value.__cause__ or (None if value.__suppress_context__ else value.__context__)
+    return chain
+
+
 def _show(shell, etype, value, tb, tb_offset=None):
     """IPython's custom-exception handler: the error as IPython would show it, less fluxlite's
-    frames (see the module docstring)."""
+    frames, in the error and in any error it was raised from (see the module docstring)."""
     if issubclass(etype, SyntaxError):               # a cell that does not parse
         shell.showsyntaxerror()
         return None
-    short, hidden = without_own_frames(tb)
+    chain = _chain(value)
+    trimmed = [without_own_frames(tb)] + [without_own_frames(e.__traceback__) for e in chain[1:]]
+    short = trimmed[0][0]
     verbose = getattr(shell.InteractiveTB, "mode", "") == "Verbose"
-    if not hidden or verbose or short is None or short.tb_next is None:
+    if not sum(hidden for _, hidden in trimmed) or verbose or short is None or \
+            short.tb_next is None:
         # nothing of fluxlite's, frames wanted, or nothing of the student's left to show
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset, running_compiled_code=True)
         return None
     sys.last_type, sys.last_value, sys.last_traceback = etype, value, tb   # %debug: everything
     if sys.version_info >= (3, 12):
         sys.last_exc = value
-    value.__traceback__ = short
+    earlier = [(e, e.__traceback__) for e in chain[1:]]
     try:
+        for (e, _), (shorter, _) in zip(earlier, trimmed[1:]):   # IPython reads these from e
+            if shorter is not None:
+                e.__traceback__ = shorter
         stb = shell.InteractiveTB.structured_traceback(etype, value, short, tb_offset=tb_offset)
     finally:
-        value.__traceback__ = tb
+        for e, full in earlier:
+            e.__traceback__ = full
     if len(stb) > 1:                                  # Minimal mode has the message only
         stb.insert(len(stb) - 1, "    " + HIDDEN_NOTE)
     shell._showtraceback(etype, value, stb)

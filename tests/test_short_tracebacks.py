@@ -33,7 +33,12 @@ def run_cells(*cells, prelude=""):
     while tb is not None:
         frames.append(tb.tb_frame.f_code.co_filename)
         tb = tb.tb_next
-    print(json.dumps({{"printed": printed, "last_frames": frames,
+    cause, cause_frames = getattr(getattr(sys, "last_value", None), "__cause__", None), []
+    tb = cause.__traceback__ if cause is not None else None
+    while tb is not None:
+        cause_frames.append(tb.tb_frame.f_code.co_filename)
+        tb = tb.tb_next
+    print(json.dumps({{"printed": printed, "last_frames": frames, "cause_frames": cause_frames,
                       "custom": [c.__name__ for c in shell.custom_exceptions]}}))
     """)
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -99,6 +104,19 @@ def test_debugging_still_gets_the_whole_traceback():
     frames = run_cells(SHAPE)["last_frames"]
     assert any(f.endswith("checks.py") for f in frames), frames
     assert any(f.startswith("<ipython-input") for f in frames), frames
+
+
+def test_an_error_raised_from_a_fluxlite_error_hides_fluxlite_in_both_and_keeps_them_after():
+    cell = ("import fluxlite as fl\ntry:\n    fl.Dense(3, 2)(fl.zeros32(4, 1))\n"
+            "except ValueError as e:\n    raise RuntimeError('wrapped') from e")
+    state = run_cells(cell)
+    shown = state["printed"][0]
+    assert "LayerShapeError: Dense(3 => 2) expects 3 features" in shown
+    assert "direct cause of the following exception" in shown
+    assert "RuntimeError: wrapped" in shown and NOTE in shown
+    assert "basic.py" not in shown and "checks.py" not in shown
+    # the cause's own traceback is given back whole once it has been shown
+    assert any(f.endswith("checks.py") for f in state["cause_frames"]), state["cause_frames"]
 
 
 def test_a_shell_with_its_own_handler_is_left_alone():
