@@ -184,7 +184,7 @@ ALLOWED = [
     W("the exercises that passed in this kernel", "session"),
     "a helper function of the loop; the helpers below",
     "fluxlite/layers/checks.py:114, in check_size",
-    "lead to a NaN; the lead-in of the lesson",
+    W("lead to a NaN; the", "lead-in of the lesson"),
 ]
 
 
